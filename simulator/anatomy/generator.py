@@ -1,0 +1,266 @@
+"""Build a whole patient: every structure's field, mesh and labels, from patient parameters.
+
+The generator is deterministic: the same :class:`PatientParameters` give the same anatomy
+(bit for bit on one machine). Fields are stored quantised (:meth:`GridField.quantized`) from
+the start, so a freshly generated patient answers queries exactly as one loaded from files.
+
+Examples
+--------
+>>> from simulator.anatomy import generate_patient, PatientParameters
+>>> anatomy = generate_patient(PatientParameters())            # doctest: +SKIP
+>>> anatomy.structures["medial_branch_L4_right"].kind          # doctest: +SKIP
+'medial_branch'
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from simulator.anatomy.neural import NerveSpec, build_dural_sac, build_nerves, junction_landmarks
+from simulator.anatomy.parameters import PatientParameters
+from simulator.anatomy.soft_tissue import (
+    SKIN_THICKNESS_MM,
+    body_envelope_function,
+    paraspinal,
+    psoas,
+)
+from simulator.anatomy.spine import BONES, DISCS, SIDES, SpineLayout, build_layout
+from simulator.fields import Bounds, GridField, ShellField, TubeField, sample_grid
+from simulator.mesh import TriangleMesh, shell_mesh, surface_from_grid, tube_mesh
+from simulator.structure import Structure
+
+__all__ = ["Anatomy", "generate_patient", "GENERATOR_VERSION"]
+
+#: Bumped whenever the generated geometry changes, so stale asset folders are detected.
+GENERATOR_VERSION = "1"
+#: Stored fields are clamped here (mm); beyond, distances come from the mesh vertices.
+FIELD_CLAMP_MM = 12.0
+
+# Which structure owns a point inside several.
+PRIORITY = {"body": 0, "fat": 10, "skin": 11, "muscle": 20, "dural_sac": 30, "disc": 40, "vertebra": 50,
+            "sacrum": 50, "vein": 60, "artery": 61, "root": 70, "ventral_ramus": 70, "dorsal_ramus": 71,
+            "ganglion": 72, "medial_branch": 73}
+ROLE = {"vertebra": "bone", "sacrum": "bone", "medial_branch": "target_nerve", "dorsal_ramus": "target_nerve",
+        "root": "critical", "ganglion": "critical", "ventral_ramus": "critical", "dural_sac": "critical",
+        "artery": "critical", "vein": "critical", "disc": "critical", "muscle": "soft_tissue",
+        "fat": "soft_tissue", "skin": "soft_tissue", "body": "soft_tissue"}
+TISSUE = {"vertebra": "cancellous_bone", "sacrum": "cancellous_bone", "disc": "disc", "dural_sac": "csf",
+          "root": "nerve", "ganglion": "nerve", "ventral_ramus": "nerve", "dorsal_ramus": "nerve",
+          "medial_branch": "nerve", "artery": "blood", "vein": "blood", "muscle": "muscle", "fat": "fat",
+          "skin": "skin", "body": "soft_tissue"}
+#: Cortical shell thickness of the generated bones (mm); an assumption, typical of lumbar
+#: vertebral cortex (0.5-2 mm), to be replaced by a sourced value.
+CORTICAL_THICKNESS_MM = 1.0
+#: Grid spacings (mm): fine enough for the thinnest bony parts (5 mm transverse processes),
+#: coarse enough to generate a patient in seconds.
+BONE_SPACING_MM = 0.75
+SOFT_TISSUE_SPACING_MM = 1.5
+BODY_SPACING_MM = 2.5
+
+
+@dataclass(frozen=True, eq=False)
+class Anatomy:
+    """A patient: labelled structures and named landmarks, in mm in the patient frame (LPS)."""
+
+    parameters: PatientParameters
+    structures: dict[str, Structure]
+    landmarks_mm: dict[str, np.ndarray] = field(default_factory=dict)
+    generator_version: str = GENERATOR_VERSION
+
+
+def _structure(structure_id: str, kind: str, field_: object, mesh: TriangleMesh, level: str | None = None,
+               side: str | None = None) -> Structure:
+    is_bone = ROLE[kind] == "bone"
+    return Structure(id=structure_id, kind=kind, tissue=TISSUE[kind], role=ROLE[kind], field=field_, mesh=mesh,
+                     level=level, side=side or None, shell_tissue="cortical_bone" if is_bone else None,
+                     shell_thickness_mm=CORTICAL_THICKNESS_MM if is_bone else 0.0, priority=PRIORITY[kind])
+
+
+def _closed_grid(function: Callable[[np.ndarray], np.ndarray], bounds: Bounds, spacing_mm: float,
+                 band_mm: float = 3.0) -> GridField:
+    """Sample ``function`` on a grid that encloses its whole surface (grows the box if needed)."""
+    lower, upper = np.array(bounds[0], dtype=float), np.array(bounds[1], dtype=float)
+    for _ in range(6):
+        grid = sample_grid(function, (tuple(lower), tuple(upper)), spacing_mm, band_mm=band_mm)
+        v = grid.values
+        margins = [v[0].min(), v[-1].min(), v[:, 0].min(), v[:, -1].min(), v[:, :, 0].min(), v[:, :, -1].min()]
+        if min(margins) > spacing_mm:
+            return grid
+        for axis in range(3):
+            if margins[2 * axis] <= spacing_mm:
+                lower[axis] -= 12.0
+            if margins[2 * axis + 1] <= spacing_mm:
+                upper[axis] += 12.0
+    raise RuntimeError("generator: a structure does not fit in its sampling box")  # a generator bug
+
+
+def _local_box_bounds(layout: SpineLayout, bone: str, lower: tuple[float, float, float],
+                      upper: tuple[float, float, float]) -> Bounds:
+    corners = np.array([[x, y, z] for x in (lower[0], upper[0]) for y in (lower[1], upper[1]) for z in (lower[2], upper[2])])
+    world = layout.poses[bone].patient_from_local(corners)
+    return tuple(world.min(axis=0)), tuple(world.max(axis=0))  # type: ignore[return-value]
+
+
+def _bone_job(layout: SpineLayout, bone: str) -> tuple[GridField, TriangleMesh]:
+    if bone == "sacrum":
+        s = layout.sacrum
+        box = ((-0.5 * s.ala_span - 8, -0.5 * s.body_depth - 12, -0.5 * s.body_height - 75),
+               (0.5 * s.ala_span + 8, 0.5 * s.body_depth + 45, 0.5 * s.body_height + 28))
+    else:
+        s = layout.shapes[bone]
+        box = ((-0.5 * s.transverse_span - 6, -0.5 * s.body_depth - 6, -0.5 * s.mid_height - 24),
+               (0.5 * s.transverse_span + 6, 0.5 * s.body_depth + s.spinous_length + 6, 0.5 * s.mid_height + 26))
+    grid = _closed_grid(lambda p: layout.bone_distance(bone, p), _local_box_bounds(layout, bone, *box), BONE_SPACING_MM)
+    mesh = surface_from_grid(grid, target_faces=24000 if bone == "sacrum" else 16000)
+    return grid.quantized(FIELD_CLAMP_MM, mesh.vertices), mesh
+
+
+def _disc_job(layout: SpineLayout, disc: str) -> tuple[GridField, TriangleMesh]:
+    upper, lower = layout._disc_bones(disc)
+    center = 0.5 * (layout.poses[upper].translation_mm + layout.poses[lower].translation_mm)
+    half = np.array([0.5 * layout.shapes[upper].body_width + 8, 0.5 * layout.shapes[upper].body_depth + 10, 24.0])
+    grid = _closed_grid(lambda p: layout.disc_distance(disc, p), (tuple(center - half), tuple(center + half)), 0.75)
+    mesh = surface_from_grid(grid, target_faces=5000)
+    return grid.quantized(FIELD_CLAMP_MM, mesh.vertices), mesh
+
+
+def _grid_bounds_of(points: np.ndarray, margin: float) -> Bounds:
+    return tuple(points.min(axis=0) - margin), tuple(points.max(axis=0) + margin)  # type: ignore[return-value]
+
+
+def _sac_job(layout: SpineLayout) -> tuple[GridField, TriangleMesh]:
+    sac = build_dural_sac(layout)
+    grid = _closed_grid(sac.distance, _grid_bounds_of(sac.centerline_mm, 16.0), 0.75)
+    mesh = surface_from_grid(grid, target_faces=8000)
+    return grid.quantized(FIELD_CLAMP_MM, mesh.vertices), mesh
+
+
+def _body_job(layout: SpineLayout) -> tuple[GridField, TriangleMesh, TriangleMesh, TriangleMesh]:
+    """Body envelope and the two surfaces below it: under the skin and under the fat."""
+    parameters = layout.parameters
+    envelope = body_envelope_function(layout, [paraspinal(layout, side) for side in SIDES.values()])
+    fat_depth = parameters.fat_thickness_mm + SKIN_THICKNESS_MM
+    centers = np.array([layout.poses[b].translation_mm for b in BONES])
+    bounds = (tuple(centers.min(axis=0) - np.array([200.0, 190.0, 150.0]) * parameters.size_scale - fat_depth),
+              tuple(centers.max(axis=0) + np.array([200.0, 150.0, 150.0]) * parameters.size_scale + fat_depth))
+    grid = _closed_grid(envelope, bounds, BODY_SPACING_MM, band_mm=fat_depth + 4.0)
+    outer = surface_from_grid(grid, target_faces=12000)
+    below_skin = surface_from_grid(grid, target_faces=12000, level_mm=-SKIN_THICKNESS_MM)
+    below_fat = surface_from_grid(grid, target_faces=12000, level_mm=-fat_depth)
+    stored = grid.quantized(max(FIELD_CLAMP_MM, fat_depth + 6.0), outer.vertices)
+    return stored, outer, below_skin, below_fat
+
+
+def _muscle_job(layout: SpineLayout, name: str, bone_fields: list[GridField], body: GridField) -> tuple[GridField, TriangleMesh]:
+    side = SIDES[name.split("_")[1]]
+    sweep = psoas(layout, side) if name.startswith("psoas") else paraspinal(layout, side)
+    fat_depth = layout.parameters.fat_thickness_mm + SKIN_THICKNESS_MM
+
+    def distance(points: np.ndarray) -> np.ndarray:
+        bone = np.minimum.reduce([f.near_distance(points) for f in bone_fields])
+        muscle = np.maximum(sweep.distance(points), 0.3 - bone)  # bone is cut out of the muscle
+        return np.maximum(muscle, body.near_distance(points) + fat_depth)  # and it stays under the fat
+
+    grid = _closed_grid(distance, _grid_bounds_of(sweep.centerline_mm, 45.0), SOFT_TISSUE_SPACING_MM)
+    mesh = surface_from_grid(grid, target_faces=10000)
+    return grid.quantized(FIELD_CLAMP_MM, mesh.vertices), mesh
+
+
+def _tube_structure(spec: NerveSpec) -> Structure:
+    field_ = TubeField(spec.points_mm, spec.radii_mm)
+    sides = 10 if spec.radii_mm.max() < 2.0 else 16
+    mesh = tube_mesh(spec.points_mm, spec.radii_mm, sides=sides)
+    return _structure(spec.id, spec.kind, field_, mesh, spec.level, spec.side)
+
+
+def _call(job_and_args: tuple):
+    job, *args = job_and_args
+    return job(*args)
+
+
+def generate_patient(parameters: PatientParameters | None = None, *, workers: int | None = None) -> Anatomy:
+    """Generate a patient's anatomy.
+
+    Parameters
+    ----------
+    parameters : PatientParameters, optional
+        Patient parameters; the default adult when omitted.
+    workers : int, optional
+        Processes used for the gridded structures (default: the number of CPUs, at most 4).
+        The result does not depend on it.
+    """
+    parameters = parameters or PatientParameters()
+    layout = build_layout(parameters)
+    workers = workers or min(os.cpu_count() or 1, 4)
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+
+    def run_all(jobs: list[tuple]) -> list:
+        return list(pool.map(_call, jobs)) if pool else [_call(job) for job in jobs]
+
+    try:
+        first = run_all([(_bone_job, layout, bone) for bone in BONES] + [(_disc_job, layout, disc) for disc in DISCS]
+                        + [(_sac_job, layout), (_body_job, layout)])
+        bone_results, disc_results = first[: len(BONES)], first[len(BONES): len(BONES) + len(DISCS)]
+        (sac_grid, sac_mesh), (body, outer, below_skin, below_fat) = first[-2], first[-1]
+        bone_fields = [grid for grid, _ in bone_results]
+        muscle_names = [f"{muscle}_{side}" for muscle in ("psoas", "paraspinal") for side in SIDES]
+        muscle_futures = ([pool.submit(_call, (_muscle_job, layout, name, bone_fields, body)) for name in muscle_names]
+                          if pool else None)
+
+        structures: dict[str, Structure] = {}
+        for bone, (grid, mesh) in zip(BONES, bone_results):
+            kind = "sacrum" if bone == "sacrum" else "vertebra"
+            structures[bone] = _structure(bone, kind, grid, mesh, "S1" if bone == "sacrum" else bone)
+        for disc, (grid, mesh) in zip(DISCS, disc_results):
+            structures[disc] = _structure(disc, "disc", grid, mesh, disc.split("_")[1])
+        structures["dural_sac"] = _structure("dural_sac", "dural_sac", sac_grid, sac_mesh)
+
+        # Nerves and vessels are routed against the bone fields (fast, and what queries see).
+        def bone_distance(points: np.ndarray) -> np.ndarray:
+            return np.minimum.reduce([f.near_distance(points) for f in bone_fields])
+
+        landmarks = junction_landmarks(layout)
+        from simulator.anatomy.vessels import build_vessels  # vessels reuse the nerve tube description
+
+        sac = build_dural_sac(layout)
+        for spec in build_nerves(layout, sac, landmarks, bone_distance) + build_vessels(layout, bone_distance):
+            structures[spec.id] = _tube_structure(spec)
+
+        muscles = ([future.result() for future in muscle_futures] if muscle_futures else
+                   [_muscle_job(layout, name, bone_fields, body) for name in muscle_names])
+        for name, (grid, mesh) in zip(muscle_names, muscles):
+            structures[name] = _structure(name, "muscle", grid, mesh, None, name.split("_")[1])
+    finally:
+        if pool:
+            pool.shutdown()
+
+    fat_depth = parameters.fat_thickness_mm + SKIN_THICKNESS_MM
+    structures["body"] = _structure("body", "body", body, outer)
+    structures["skin"] = _structure("skin", "skin", ShellField(body, -SKIN_THICKNESS_MM, 0.0), shell_mesh(outer, below_skin))
+    structures["subcutaneous_fat"] = _structure("subcutaneous_fat", "fat", ShellField(body, -fat_depth, -SKIN_THICKNESS_MM),
+                                                shell_mesh(below_skin, below_fat))
+    landmarks.update(_bone_landmarks(layout))
+    return Anatomy(parameters, structures, landmarks)
+
+
+def _bone_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
+    """Body centres, endplate centres, pedicle centres and spinous tips (mm, patient frame)."""
+    marks: dict[str, np.ndarray] = {}
+    for level, shape in layout.shapes.items():
+        pose = layout.poses[level]
+        marks[f"body_center_{level}"] = pose.translation_mm.copy()
+        marks[f"superior_endplate_{level}"] = pose.patient_from_local(np.array([[0, 0, 0.5 * shape.mid_height]]))[0]
+        marks[f"inferior_endplate_{level}"] = pose.patient_from_local(np.array([[0, 0, -0.5 * shape.mid_height]]))[0]
+        marks[f"spinous_tip_{level}"] = pose.patient_from_local(
+            np.array([[0, shape.posterior_wall_y + shape.spinous_length, -0.2 * shape.mid_height]]))[0]
+        for side_name, side in SIDES.items():
+            marks[f"pedicle_{level}_{side_name}"] = pose.patient_from_local(
+                np.array([[side * shape.pedicle_center_x, shape.isthmus_y, shape.pedicle_center_z]]))[0]
+    sacrum = layout.poses["sacrum"]
+    marks["superior_endplate_S1"] = sacrum.patient_from_local(np.array([[0, 0, 0.5 * layout.sacrum.body_height]]))[0]
+    return marks

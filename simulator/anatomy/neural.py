@@ -1,0 +1,290 @@
+"""Nerves of the lumbar spine: dural sac, roots, ganglia, rami and medial branches.
+
+Every nerve is a tube (:class:`~simulator.fields.TubeField`) whose centreline is built from
+landmarks of the generated bones, in the patient frame:
+
+- the root leaves the dural sac, runs down the lateral recess under the pedicle of its own
+  level and reaches its dorsal root ganglion in the upper foramen (medial foraminal zone at
+  L1-L4, lateral zone at L5: Silverstein et al. 2015);
+- the ventral ramus continues anterolaterally and caudally into the psoas;
+- the dorsal ramus runs back through the intertransverse space and divides about 3.5 mm above
+  the transverse process of the level below (Zhang et al. 2015);
+- the medial branch of Ln crosses the root of the transverse process of L(n+1), hugging the
+  junction with its superior articular process, runs back along the lateral neck of that
+  process, and turns medially under the mamillo-accessory ligament (Saito 2013; Tran 2022);
+- the L5 dorsal ramus runs in the groove between the sacral ala and the S1 superior articular
+  process; its medial branch hooks medially around the base of that process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from simulator.anatomy import sdf
+from simulator.anatomy.morphometry import LUMBAR_LEVELS, MORPHOMETRY, SACRUM
+from simulator.anatomy.spine import SIDES
+from simulator.anatomy.paths import clear, hug, smooth_path, surface_point
+from simulator.anatomy.spine import BONES, SpineLayout
+
+__all__ = ["NerveSpec", "DuralSac", "build_nerves", "junction_landmarks", "SIDES"]
+
+#: Medial branch diameter (mm): a 1.0 mm tube, within the < 2 mm of Cohen et al. 2011.
+MEDIAL_BRANCH_RADIUS_MM = 0.5
+DORSAL_RAMUS_RADIUS_MM = 0.8
+
+
+@dataclass(frozen=True, eq=False)
+class NerveSpec:
+    """Centreline and radii of one nerve tube, with its identity."""
+
+    id: str
+    kind: str
+    level: str
+    side: str
+    points_mm: np.ndarray
+    radii_mm: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class DuralSac:
+    """The dural sac as an elliptic sweep along the canal (mm, patient frame)."""
+
+    centerline_mm: np.ndarray
+    half_widths_mm: np.ndarray
+    half_depths_mm: np.ndarray
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(self.centerline_mm)
+        _, index = tree.query(points)
+        tangents = np.gradient(self.centerline_mm, axis=0)
+        tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
+        t = tangents[index]
+        # Section axes: the patient's left-right axis made perpendicular to the sac, and the
+        # antero-posterior axis perpendicular to both.
+        lateral = np.array([1.0, 0.0, 0.0]) - t * t[:, :1]
+        lateral /= np.linalg.norm(lateral, axis=1, keepdims=True)
+        anteroposterior = np.cross(t, lateral)
+        offset = points - self.centerline_mm[index]
+        along = np.einsum("ij,ij->i", offset, t)
+        section = sdf.ellipse_2d(np.einsum("ij,ij->i", offset, lateral), np.einsum("ij,ij->i", offset, anteroposterior),
+                                 self.half_widths_mm[index], self.half_depths_mm[index])
+        # Beyond either end the sac is closed by the end sections' planes.
+        ends = np.zeros(len(points))
+        first, last = index == 0, index == len(self.centerline_mm) - 1
+        ends[first] = -along[first]
+        ends[last] = along[last]
+        return sdf.smooth_intersection(section, np.where(first | last, ends, -1e3), 2.0)
+
+
+def _bone_distance(layout: SpineLayout):
+    def distance(points: np.ndarray) -> np.ndarray:
+        return np.minimum.reduce([layout.bone_distance(bone, points) for bone in BONES])
+    return distance
+
+
+def build_dural_sac(layout: SpineLayout) -> DuralSac:
+    """The sac follows the canal from above L1 to its end at S2, tapering at the bottom."""
+    controls, widths, depths = [], [], []
+    ratio = {"L1": 0.70, "L2": 0.67, "L3": 0.64, "L4": 0.61, "L5": 0.58}  # Pierro 2017, 0.70 -> 0.56
+    for level in LUMBAR_LEVELS:
+        shape = layout.shapes[level]
+        center_y = shape.posterior_wall_y + 0.5 * shape.canal_depth
+        for z in (0.5 * shape.mid_height + (8.0 if level == "L1" else 0.0), 0.0, -0.5 * shape.mid_height):
+            controls.append(layout.poses[level].patient_from_local(np.array([[0.0, center_y, z]]))[0])
+            widths.append(0.5 * shape.canal_width * 0.72)
+            depths.append(0.5 * shape.canal_depth * ratio[level])
+    sacrum = layout.sacrum
+    for z, taper in ((0.5 * sacrum.body_height, 1.0), (0.0, 0.8), (-0.5 * sacrum.body_height - 6.0, 0.45)):
+        center_y = sacrum.posterior_wall_y + 0.5 * sacrum.canal_depth + 0.15 * max(-z, 0.0)
+        controls.append(layout.poses["sacrum"].patient_from_local(np.array([[0.0, center_y, z]]))[0])
+        widths.append(0.5 * sacrum.canal_width * 0.65 * taper)
+        depths.append(0.5 * sacrum.canal_depth * 0.56 * taper)
+    controls_array = np.array(controls)
+    dense = smooth_path(controls_array, 0.5)
+    # Interpolate the section sizes along the arc length.
+    control_arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(controls_array, axis=0), axis=1))])
+    dense_arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
+    dense_arc *= control_arc[-1] / dense_arc[-1]
+    return DuralSac(dense, np.interp(dense_arc, control_arc, widths), np.interp(dense_arc, control_arc, depths))
+
+
+def junction_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
+    """Bone landmarks the nerves are built on, found on the bone surfaces themselves.
+
+    - ``sap_tp_junction_<L>_<side>`` for L2-L5: the concave corner where the superior border of
+      the transverse process meets the lateral surface of the superior articular process.
+    - ``ala_sap_groove_<side>``: the corner between the upper surface of the sacral ala and the
+      lateral surface of the S1 superior articular process.
+    """
+    landmarks: dict[str, np.ndarray] = {}
+    for level in LUMBAR_LEVELS[1:]:
+        shape, pose = layout.shapes[level], layout.poses[level]
+
+        def local_distance(points: np.ndarray, level: str = level) -> np.ndarray:
+            return layout.bone_distance_local(level, points)
+
+        for side_name, side in SIDES.items():
+            top = shape.transverse_center_z + 0.5 * shape.transverse_height
+            y = shape.transverse_y
+            # Lateral surface of the superior articular process, 3 mm above the process.
+            probe = np.array([side * 0.5 * shape.transverse_span, y, top + 3.0])
+            lateral_surface = surface_point(lambda p: -local_distance(p), probe, np.array([-side, 0.0, 0.0]), 60.0)
+            inside = np.array([lateral_surface[0] - side * 1.5, y, top - 1.5])
+            corner = surface_point(local_distance, inside, np.array([side, 0.0, 1.0]))
+            landmarks[f"sap_tp_junction_{level}_{side_name}"] = pose.patient_from_local(corner[None])[0]
+    sacrum, pose = layout.sacrum, layout.poses["sacrum"]
+    for side_name, side in SIDES.items():
+        joint = layout.superior_joints["sacrum"][0 if side > 0 else 1]
+        y = joint.center[1] - 6.0
+        probe = np.array([side * 0.5 * sacrum.ala_span * 0.6, y, sacrum.ala_top_z + 3.0])
+        lateral_surface = surface_point(lambda p: -layout.bone_distance_local("sacrum", p), probe, np.array([-side, 0.0, 0.0]), 60.0)
+        inside = np.array([lateral_surface[0] - side * 1.5, y, sacrum.ala_top_z - 1.5])
+        corner = surface_point(lambda p: layout.bone_distance_local("sacrum", p), inside, np.array([side, 0.0, 1.0]))
+        landmarks[f"ala_sap_groove_{side_name}"] = pose.patient_from_local(corner[None])[0]
+    return landmarks
+
+
+def build_nerves(layout: SpineLayout, sac: DuralSac, landmarks: dict[str, np.ndarray],
+                 bone: Callable[[np.ndarray], np.ndarray] | None = None) -> list[NerveSpec]:
+    """Roots, ganglia, rami and medial branches of L1-L5 and S1 on both sides.
+
+    ``bone`` is the signed distance to the nearest bone (the analytic model by default).
+    """
+    bone = bone or _bone_distance(layout)
+    scale = layout.parameters.size_scale
+    nerves: list[NerveSpec] = []
+    for level in LUMBAR_LEVELS:
+        shape, pose = layout.shapes[level], layout.poses[level]
+        m = MORPHOMETRY[level]
+        root_r = 0.5 * m.root_diameter_mm * scale
+        ganglion_r = 0.5 * m.ganglion_width_mm * scale
+        lower = layout.lower_bone(level)
+        pedicle_x_extent = shape.pedicle_width / np.cos(np.radians(shape.pedicle_angle_deg))
+        zone = 0.35 if level != "L5" else 0.8  # medial foraminal zone L1-L4, lateral zone L5
+        for side_name, side in SIDES.items():
+            y0 = shape.posterior_wall_y
+            pedicle_bottom = shape.pedicle_center_z - 0.5 * shape.pedicle_height
+            ganglion_center = np.array([side * (0.5 * shape.canal_width + zone * pedicle_x_extent),
+                                        y0 + ganglion_r + 1.5, pedicle_bottom - ganglion_r - 1.5])
+            direction = np.array([side * 0.75, 0.0, -0.66])
+            direction /= np.linalg.norm(direction)
+            ganglion_start = ganglion_center - direction * 1.2 * ganglion_r
+            ganglion_end = ganglion_center + direction * 1.2 * ganglion_r
+            local = np.array([
+                [side * 0.45 * 0.5 * shape.canal_width, y0 + 0.5 * shape.canal_depth, shape.pedicle_center_z + 0.5 * shape.pedicle_height + 4.0],
+                [side * (0.5 * shape.canal_width - root_r - 1.5), y0 + root_r + 1.5, shape.pedicle_center_z],
+                [side * (0.5 * shape.canal_width - 0.5), y0 + root_r + 1.2, pedicle_bottom - root_r - 1.0],
+                ganglion_start,
+            ])
+            root_points = clear(smooth_path(pose.patient_from_local(local), 1.0), bone, root_r + 0.4)
+            root_points[0] = pose.patient_from_local(local[:1])[0]
+            nerves.append(NerveSpec(f"root_{level}_{side_name}", "root", level, side_name, root_points,
+                                    np.full(len(root_points), root_r)))
+            g_local = np.linspace(ganglion_start, ganglion_end, 9)
+            g_points = pose.patient_from_local(g_local)
+            g_radii = root_r + (ganglion_r - root_r) * np.sin(np.linspace(0, np.pi, 9)) ** 0.7
+            nerves.append(NerveSpec(f"ganglion_{level}_{side_name}", "ganglion", level, side_name, g_points, g_radii))
+
+            # Spinal nerve just outside the foramen, where the rami part.
+            exit_local = ganglion_end + np.array([side * 4.0, -1.0, -3.0])
+            exit_point = pose.patient_from_local(exit_local[None])[0]
+            ventral_local = np.array([ganglion_end, exit_local,
+                                      exit_local + np.array([side * 10.0, -10.0, -10.0]),
+                                      exit_local + np.array([side * 20.0, -24.0, -24.0]),
+                                      exit_local + np.array([side * 28.0, -34.0, -42.0])])
+            ventral = clear(smooth_path(pose.patient_from_local(ventral_local), 1.0), bone, root_r + 0.4)
+            nerves.append(NerveSpec(f"ventral_ramus_{level}_{side_name}", "ventral_ramus", level, side_name,
+                                    ventral, np.full(len(ventral), root_r * 0.9)))
+
+            if lower != "sacrum":
+                nerves.extend(_lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, landmarks, bone))
+            else:
+                nerves.extend(_l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone))
+    nerves.extend(_s1_nerves(layout, sac))
+    return nerves
+
+
+def _lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, landmarks, bone) -> list[NerveSpec]:
+    lower_pose = layout.poses[lower]
+    junction = landmarks[f"sap_tp_junction_{lower}_{side_name}"]
+    j_local = lower_pose.local_from_patient(junction[None])[0]
+    bifurcation_above = MORPHOMETRY[level].dorsal_ramus_bifurcation_mm * layout.parameters.size_scale
+    r_mb, r_dr = MEDIAL_BRANCH_RADIUS_MM, DORSAL_RAMUS_RADIUS_MM
+    clearance = r_mb + 0.3
+    diagonal = np.array([side, 0.0, 1.0]) / np.sqrt(2.0)
+    # Bifurcation: above the transverse process, just lateral to the junction.
+    bifurcation = j_local + np.array([side * 2.5, -1.0, bifurcation_above + 1.0])
+    dorsal_local = np.array([lower_pose.local_from_patient(exit_point[None])[0],
+                             0.5 * (lower_pose.local_from_patient(exit_point[None])[0] + bifurcation) + np.array([side * 3.0, 2.0, 0.0]),
+                             bifurcation])
+    dorsal = clear(smooth_path(lower_pose.patient_from_local(dorsal_local), 1.0), bone, r_dr + 0.3)
+    # Medial branch: over the junction, back along the lateral neck of the superior articular
+    # process, then medially under the mamillo-accessory ligament.
+    on_junction = j_local + diagonal * clearance
+    neck = j_local + np.array([0.0, 5.0, -1.0])
+    notch = j_local + np.array([-side * 2.0, 10.0, -3.0])
+    lamina = j_local + np.array([-side * 9.0, 14.0, -6.0])
+    hugged = hug(lower_pose.patient_from_local(np.array([neck, notch, lamina])), bone, clearance)
+    controls = np.vstack([lower_pose.patient_from_local(np.array([bifurcation, on_junction])), hugged])
+    medial = clear(smooth_path(controls, 0.7), bone, clearance)
+    return [
+        NerveSpec(f"dorsal_ramus_{level}_{side_name}", "dorsal_ramus", level, side_name, dorsal, np.full(len(dorsal), r_dr)),
+        NerveSpec(f"medial_branch_{level}_{side_name}", "medial_branch", level, side_name, medial, np.full(len(medial), r_mb)),
+    ]
+
+
+def _l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone) -> list[NerveSpec]:
+    pose = layout.poses["sacrum"]
+    groove = pose.local_from_patient(landmarks[f"ala_sap_groove_{side_name}"][None])[0]
+    r = DORSAL_RAMUS_RADIUS_MM
+    clearance = r + 0.3
+    diagonal = np.array([side, 0.0, 1.0]) / np.sqrt(2.0)
+    start = pose.local_from_patient(exit_point[None])[0]
+    anterior_groove = groove + np.array([side * 1.0, -6.0, 1.5])
+    posterior_groove = groove + np.array([0.0, 7.0, -2.5])
+    on_groove = groove + diagonal * clearance
+    hugged = hug(pose.patient_from_local(np.array([anterior_groove, posterior_groove])), bone, clearance)
+    controls = np.vstack([exit_point, hugged[0], pose.patient_from_local(on_groove[None]), hugged[1]])
+    dorsal = clear(smooth_path(controls, 0.7), bone, clearance)
+    hook = hug(pose.patient_from_local(np.array([groove + np.array([-side * 3.0, 11.0, -5.0]),
+                                                 groove + np.array([-side * 9.0, 14.0, -8.0])])), bone,
+               MEDIAL_BRANCH_RADIUS_MM + 0.3)
+    medial = clear(smooth_path(np.vstack([dorsal[-1], hook]), 0.7), bone, MEDIAL_BRANCH_RADIUS_MM + 0.3)
+    return [
+        NerveSpec(f"dorsal_ramus_L5_{side_name}", "dorsal_ramus", "L5", side_name, dorsal, np.full(len(dorsal), r)),
+        NerveSpec(f"medial_branch_L5_{side_name}", "medial_branch", "L5", side_name, medial,
+                  np.full(len(medial), MEDIAL_BRANCH_RADIUS_MM)),
+    ]
+
+
+def _s1_nerves(layout: SpineLayout, sac: DuralSac) -> list[NerveSpec]:
+    sacrum, pose = layout.sacrum, layout.poses["sacrum"]
+    scale = layout.parameters.size_scale
+    root_r = 0.5 * SACRUM.root_diameter_mm * scale
+    ganglion_r = 0.5 * SACRUM.ganglion_width_mm * scale
+    channels = layout.sacral_channels_by_side
+    nerves = []
+    for side_name, side in SIDES.items():
+        (inner, anterior, _), (_, posterior, _) = channels[side_name]
+        start = np.array([side * 3.0, sacrum.posterior_wall_y + 0.5 * sacrum.canal_depth, 0.5 * sacrum.body_height + 6.0])
+        ganglion_center = inner + np.array([0.0, 0.0, 3.0])
+        root_local = np.array([start, 0.5 * (start + ganglion_center) + np.array([side * 2.0, 0.0, 0.0]),
+                               ganglion_center + np.array([0.0, 0.0, 1.2 * ganglion_r + 1.0])])
+        root = smooth_path(pose.patient_from_local(root_local), 1.0)
+        nerves.append(NerveSpec(f"root_S1_{side_name}", "root", "S1", side_name, root, np.full(len(root), root_r)))
+        g_local = np.linspace(ganglion_center + np.array([0, 0, 1.2 * ganglion_r]), ganglion_center - np.array([0, 0, 1.2 * ganglion_r]), 9)
+        g_radii = root_r + (ganglion_r - root_r) * np.sin(np.linspace(0, np.pi, 9)) ** 0.7
+        nerves.append(NerveSpec(f"ganglion_S1_{side_name}", "ganglion", "S1", side_name, pose.patient_from_local(g_local), g_radii))
+        ventral = smooth_path(pose.patient_from_local(np.array([g_local[-1], 0.5 * (g_local[-1] + anterior), anterior,
+                                                                 anterior + np.array([side * 6.0, -8.0, -14.0])])), 1.0)
+        nerves.append(NerveSpec(f"ventral_ramus_S1_{side_name}", "ventral_ramus", "S1", side_name, ventral,
+                                np.full(len(ventral), root_r * 0.9)))
+        dorsal = smooth_path(pose.patient_from_local(np.array([g_local[-1], 0.5 * (g_local[-1] + posterior), posterior])), 1.0)
+        nerves.append(NerveSpec(f"dorsal_ramus_S1_{side_name}", "dorsal_ramus", "S1", side_name, dorsal,
+                                np.full(len(dorsal), DORSAL_RAMUS_RADIUS_MM)))
+    return nerves

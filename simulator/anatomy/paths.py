@@ -1,0 +1,92 @@
+"""Curves for nerves and vessels: smooth interpolation, and fitting a curve against bone.
+
+Nerves in the lumbar spine lie on bone (a medial branch hugs the superior articular process)
+or must clear it (a root in its foramen). Both are expressed as a clearance from a bone
+signed-distance function: :func:`hug` moves points onto the surface offset by the clearance,
+:func:`clear` only pushes out points that are closer than the clearance.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["smooth_path", "hug", "clear", "surface_point"]
+
+DistanceFunction = Callable[[np.ndarray], np.ndarray]
+
+
+def smooth_path(control_points: np.ndarray, spacing_mm: float = 1.0) -> np.ndarray:
+    """Centripetal Catmull-Rom curve through ``control_points``, resampled every ``spacing_mm``."""
+    p = np.asarray(control_points, dtype=float)
+    padded = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
+    samples = []
+    for i in range(1, len(padded) - 2):
+        p0, p1, p2, p3 = padded[i - 1: i + 3]
+        t0 = 0.0
+        t1 = t0 + np.linalg.norm(p1 - p0) ** 0.5 + 1e-9
+        t2 = t1 + np.linalg.norm(p2 - p1) ** 0.5 + 1e-9
+        t3 = t2 + np.linalg.norm(p3 - p2) ** 0.5 + 1e-9
+        n = max(int(np.ceil(np.linalg.norm(p2 - p1) / spacing_mm * 4)), 2)
+        t = np.linspace(t1, t2, n, endpoint=False)[:, None]
+        a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
+        a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+        a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+        b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
+        b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+        samples.append((t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2)
+    samples.append(p[-1:])
+    dense = np.vstack(samples)
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
+    count = max(int(np.ceil(arc[-1] / spacing_mm)) + 1, 2)
+    targets = np.linspace(0.0, arc[-1], count)
+    return np.column_stack([np.interp(targets, arc, dense[:, axis]) for axis in range(3)])
+
+
+def _gradient(distance: DistanceFunction, points: np.ndarray, step: float = 0.1) -> np.ndarray:
+    offsets = np.eye(3) * step
+    grad = np.column_stack([(distance(points + o) - distance(points - o)) / (2 * step) for o in offsets])
+    return grad / np.maximum(np.linalg.norm(grad, axis=1, keepdims=True), 1e-9)
+
+
+def hug(points: np.ndarray, distance: DistanceFunction, clearance_mm: float, iterations: int = 6) -> np.ndarray:
+    """Move ``points`` onto the level set ``distance == clearance_mm`` (along the gradient)."""
+    p = np.array(points, dtype=float)
+    for _ in range(iterations):
+        d = distance(p)
+        p = p - (d - clearance_mm)[:, None] * _gradient(distance, p)
+    return p
+
+
+def clear(points: np.ndarray, distance: DistanceFunction, clearance_mm: float, iterations: int = 8) -> np.ndarray:
+    """Push out the points of ``points`` that are closer than ``clearance_mm`` to the surface."""
+    p = np.array(points, dtype=float)
+    for _ in range(iterations):
+        d = distance(p)
+        close = d < clearance_mm
+        if not close.any():
+            break
+        p[close] -= (d[close] - clearance_mm - 0.05)[:, None] * _gradient(distance, p[close])
+    return p
+
+
+def surface_point(distance: DistanceFunction, inside: np.ndarray, direction: np.ndarray, max_mm: float = 30.0) -> np.ndarray:
+    """Where the ray from ``inside`` (a point in the solid) along ``direction`` leaves the surface."""
+    direction = np.asarray(direction, dtype=float) / np.linalg.norm(direction)
+    start = np.asarray(inside, dtype=float)
+    if distance(start[None])[0] >= 0:
+        raise ValueError("surface_point: the start point is not inside the solid")
+    steps = np.arange(0.0, max_mm, 0.1)
+    values = distance(start + steps[:, None] * direction)
+    outside = np.nonzero(values >= 0)[0]
+    if not len(outside):
+        raise ValueError("surface_point: the ray does not leave the solid")
+    lo, hi = steps[outside[0] - 1], steps[outside[0]]
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        if distance((start + mid * direction)[None])[0] < 0:
+            lo = mid
+        else:
+            hi = mid
+    return start + hi * direction

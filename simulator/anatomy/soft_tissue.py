@@ -1,0 +1,142 @@
+"""Muscles, subcutaneous fat, skin and the body envelope, built around the spine.
+
+- Psoas: a fusiform sweep along the side of the bodies, anterior to the transverse processes,
+  growing from L1 to L5, then running down over the sacral ala; bone is cut out of it.
+- Paraspinal muscles (erector spinae and multifidus): one sweep per side filling the gutter
+  between spinous and transverse processes behind the laminae; bone is cut out of them.
+- Body envelope: a torso ellipse (flattened where the prone patient lies on the table) joined
+  smoothly to the paraspinal muscles and spinous processes, then offset outwards by the
+  subcutaneous fat thickness and 2 mm of skin. Skin and fat are shells of this envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from simulator.anatomy import sdf
+from simulator.anatomy.morphometry import LUMBAR_LEVELS
+from simulator.anatomy.paths import smooth_path
+from simulator.anatomy.spine import SIDES, SpineLayout
+
+__all__ = ["Sweep", "SKIN_THICKNESS_MM", "psoas", "paraspinal", "body_envelope_function", "body_z_range"]
+
+SKIN_THICKNESS_MM = 2.0
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """An elliptic section swept along a centreline (mm); section axes: patient x, then normal."""
+
+    centerline_mm: np.ndarray
+    half_widths_mm: np.ndarray
+    half_depths_mm: np.ndarray
+
+    @classmethod
+    def through(cls, controls: np.ndarray, widths: list[float], depths: list[float]) -> "Sweep":
+        dense = smooth_path(np.asarray(controls, dtype=float), 1.0)
+        control_arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(controls, axis=0), axis=1))])
+        dense_arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
+        dense_arc *= control_arc[-1] / dense_arc[-1]
+        return cls(dense, np.interp(dense_arc, control_arc, widths), np.interp(dense_arc, control_arc, depths))
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        _, index = cKDTree(self.centerline_mm).query(points)
+        tangents = np.gradient(self.centerline_mm, axis=0)
+        tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
+        t = tangents[index]
+        lateral = np.array([1.0, 0.0, 0.0]) - t * t[:, :1]
+        lateral /= np.linalg.norm(lateral, axis=1, keepdims=True)
+        normal = np.cross(t, lateral)
+        offset = points - self.centerline_mm[index]
+        along = np.einsum("ij,ij->i", offset, t)
+        section = sdf.ellipse_2d(np.einsum("ij,ij->i", offset, lateral), np.einsum("ij,ij->i", offset, normal),
+                                 self.half_widths_mm[index], self.half_depths_mm[index])
+        first, last = index == 0, index == len(self.centerline_mm) - 1
+        ends = np.where(first, -along, np.where(last, along, -1e3))
+        return sdf.smooth_intersection(section, ends, 3.0)
+
+
+def psoas(layout: SpineLayout, side: int) -> Sweep:
+    """Psoas major of one side (``side`` = +1 left, -1 right)."""
+    scale = layout.parameters.size_scale
+    controls, widths, depths = [], [], []
+    growth = {"L1": 0.35, "L2": 0.55, "L3": 0.75, "L4": 0.92, "L5": 1.0}
+    for level in LUMBAR_LEVELS:
+        shape, pose = layout.shapes[level], layout.poses[level]
+        g = growth[level]
+        half_width, half_depth = (7.0 + 13.0 * g) * scale, (8.0 + 12.0 * g) * scale
+        x = side * (0.5 * shape.body_width + half_width - 6.0 * g)
+        controls.append(pose.patient_from_local(np.array([[x, -4.0 * g, 0.0]]))[0])
+        widths.append(half_width)
+        depths.append(half_depth)
+    sacrum, pose = layout.sacrum, layout.poses["sacrum"]
+    controls.append(pose.patient_from_local(np.array([[side * (0.5 * sacrum.ala_span + 2.0), -0.5 * sacrum.body_depth - 14.0, -25.0]]))[0])
+    widths.append(20.0 * scale)
+    depths.append(18.0 * scale)
+    top = layout.poses["L1"].patient_from_local(np.array([[side * 0.5 * layout.shapes["L1"].body_width, 0.0,
+                                                           0.5 * layout.shapes["L1"].mid_height + 4.0]]))[0]
+    return Sweep.through(np.vstack([top, controls]), [4.0 * scale] + widths, [5.0 * scale] + depths)
+
+
+def paraspinal(layout: SpineLayout, side: int) -> Sweep:
+    """Erector spinae and multifidus of one side, as one muscle mass."""
+    scale = layout.parameters.size_scale
+    controls, widths, depths = [], [], []
+    for level in LUMBAR_LEVELS:
+        shape, pose = layout.shapes[level], layout.poses[level]
+        center = np.array([[side * 0.36 * shape.transverse_span, shape.posterior_wall_y + 30.0 * scale, 0.0]])
+        controls.append(pose.patient_from_local(center)[0])
+        widths.append(0.36 * shape.transverse_span + 4.0 * scale)
+        depths.append(23.0 * scale)
+    sacrum, pose = layout.sacrum, layout.poses["sacrum"]
+    for z, shrink in ((0.0, 0.9), (-45.0, 0.6)):
+        controls.append(pose.patient_from_local(np.array([[side * 26.0 * scale, sacrum.posterior_wall_y + 34.0 * scale, z]]))[0])
+        widths.append(28.0 * scale * shrink)
+        depths.append(17.0 * scale * shrink)
+    top = layout.poses["L1"].patient_from_local(np.array([[side * 0.36 * layout.shapes["L1"].transverse_span,
+                                                           layout.shapes["L1"].posterior_wall_y + 30.0 * scale, 40.0]]))[0]
+    return Sweep.through(np.vstack([top, controls]), [widths[0]] + widths, [depths[0]] + depths)
+
+
+def body_z_range(layout: SpineLayout) -> tuple[float, float]:
+    """The modelled body segment: 45 mm above L1's top to 35 mm below the sacrum (mm)."""
+    top = layout.poses["L1"].patient_from_local(np.array([[0.0, 0.0, 0.5 * layout.shapes["L1"].mid_height]]))[0][2] + 45.0
+    bottom = layout.poses["sacrum"].patient_from_local(np.array([[0.0, 0.0, -0.5 * layout.sacrum.body_height - 62.0]]))[0][2] - 35.0
+    return bottom, top
+
+
+def body_envelope_function(layout: SpineLayout, muscles: list[Sweep]) -> Callable[[np.ndarray], np.ndarray]:
+    """Signed distance to the body's outer (skin) surface, in mm."""
+    scale = layout.parameters.size_scale
+    offset = layout.parameters.fat_thickness_mm + SKIN_THICKNESS_MM
+    bottom, top = body_z_range(layout)
+    l3 = layout.shapes["L3"]
+    # Torso core: flank-to-flank 290 mm, abdomen 130 mm in front of the L3 body centre
+    # (fat added on top); cut 15 mm in front of the back muscles' surface.
+    core_center_y = -130.0 * scale + 100.0 * scale
+    spinous_tips = [layout.poses[level].patient_from_local(np.array([[0.0, s.posterior_wall_y + s.spinous_length - 4.0, -0.2 * s.mid_height]]))[0]
+                    for level, s in layout.shapes.items()]
+    ridge = smooth_path(np.array(spinous_tips), 2.0)
+
+    def distance(points: np.ndarray) -> np.ndarray:
+        x, y, z = points.T
+        torso = sdf.ellipse_2d(x, y - core_center_y, 140.0 * scale, 112.0 * scale)
+        torso = sdf.smooth_intersection(torso, y - (l3.posterior_wall_y + 42.0 * scale), 30.0)
+        core = torso
+        for muscle in muscles:
+            core = sdf.smooth_union(core, muscle.distance(points), 30.0)
+        _, nearest = cKDTree(ridge).query(points)
+        core = sdf.smooth_union(core, np.linalg.norm(points - ridge[nearest], axis=1) - 6.0, 12.0)
+        skin = core - offset
+        # Prone on the table: the belly is flattened.
+        table_y = core_center_y - 100.0 * scale - offset + 15.0
+        table = table_y - y
+        skin = sdf.smooth_intersection(skin, table, 20.0)
+        caps = np.maximum(z - top, bottom - z)
+        return sdf.smooth_intersection(skin, caps, 3.0)
+
+    return distance

@@ -1,0 +1,185 @@
+"""Where each bone of the lumbar spine sits: the alignment chain, facet joints and discs.
+
+Convention: the L3 body centre is the origin of the patient frame with L3 upright; the other
+bones are placed by walking up and down the chain, each segment bent by its share of the
+lordosis (sagittal) and of the scoliosis (coronal), each vertebra turned by its axial rotation.
+The chain is then shifted left-right so the sacrum is centred (x = 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.anatomy import sdf
+from simulator.anatomy.morphometry import LUMBAR_LEVELS, MORPHOMETRY, SACRUM
+from simulator.anatomy.parameters import PatientParameters
+from simulator.anatomy.pose import Pose, rotation_x, rotation_y, rotation_z
+from simulator.anatomy.vertebra import (
+    FacetJoint,
+    SacrumShape,
+    VertebraShape,
+    lumbar_vertebra_distance,
+    sacrum_distance,
+)
+
+__all__ = ["SpineLayout", "build_layout", "BONES", "DISCS"]
+
+BONES: tuple[str, ...] = (*LUMBAR_LEVELS, "sacrum")
+#: Patient sides and the sign of x on them (LPS: +x is the patient's left).
+SIDES: dict[str, int] = {"left": 1, "right": -1}
+#: Disc ids, upper level first: ``disc_L4_L5`` lies between L4 and L5.
+DISCS: tuple[str, ...] = ("disc_L1_L2", "disc_L2_L3", "disc_L3_L4", "disc_L4_L5", "disc_L5_S1")
+
+
+@dataclass(frozen=True, eq=False)
+class SpineLayout:
+    """Shapes and poses of the six bones, and the joints between them."""
+
+    parameters: PatientParameters
+    shapes: dict[str, VertebraShape]
+    sacrum: SacrumShape
+    poses: dict[str, Pose]
+    disc_heights_mm: dict[str, float]
+    superior_joints: dict[str, list[FacetJoint]]
+    #: S1 foramina per side, as (start, end, radius) capsules in the sacrum frame.
+    sacral_channels_by_side: dict[str, list[tuple[np.ndarray, np.ndarray, float]]]
+
+    def lower_bone(self, bone: str) -> str:
+        return BONES[BONES.index(bone) + 1]
+
+    def lower_from(self, bone: str) -> Pose:
+        """Pose mapping ``bone``'s frame into the frame of the bone below it."""
+        return self.poses[self.lower_bone(bone)].inverse().compose(self.poses[bone])
+
+    def bone_distance_local(self, bone: str, points_local: np.ndarray) -> np.ndarray:
+        """Signed distance (mm) to ``bone`` at points in that bone's local frame."""
+        if bone == "sacrum":
+            channels = [c for side in self.sacral_channels_by_side.values() for c in side]
+            return sacrum_distance(points_local, self.sacrum, self.superior_joints["sacrum"], channels)
+        lower = self.lower_bone(bone)
+        return lumbar_vertebra_distance(points_local, self.shapes[bone], self.superior_joints[bone],
+                                        self.superior_joints[lower], self.lower_from(bone))
+
+    def bone_distance(self, bone: str, points: np.ndarray) -> np.ndarray:
+        """Signed distance (mm) to ``bone`` at points in the patient frame."""
+        return self.bone_distance_local(bone, self.poses[bone].local_from_patient(points))
+
+    def mid_height(self, bone: str) -> float:
+        return self.sacrum.body_height if bone == "sacrum" else self.shapes[bone].mid_height
+
+    def disc_distance(self, disc: str, points: np.ndarray) -> np.ndarray:
+        """Signed distance (mm) to an intervertebral disc, at points in the patient frame.
+
+        The disc fills the space between the two endplates (including their concavities) over
+        the mean of the two endplate footprints, bulging 0.5 mm beyond them.
+        """
+        upper, lower = self._disc_bones(disc)
+        up_pose, low_pose = self.poses[upper], self.poses[lower]
+        # Mid-frame: halfway rotation, centred between the two endplate centres.
+        up_local = up_pose.local_from_patient(points)
+        low_local = low_pose.local_from_patient(points)
+        up_shape = self.shapes[upper]
+        if lower == "sacrum":
+            low_w, low_d, low_top_slope, low_h = self.sacrum.body_width, self.sacrum.body_depth, 0.0, self.sacrum.body_height
+        else:
+            s = self.shapes[lower]
+            low_w, low_d, low_top_slope, low_h = s.body_width, s.body_depth, s.endplate_slope, s.mid_height
+        width = 0.5 * (up_shape.body_width + low_w) + 1.0
+        depth = 0.5 * (up_shape.body_depth + low_d) + 1.0
+        # Below the upper body's inferior endplate plane (extended 3 mm into the body) ...
+        below_upper = (up_local[:, 2] - (-0.5 * up_shape.mid_height + up_local[:, 1] * up_shape.endplate_slope + 3.0))
+        # ... and above the lower body's superior endplate plane (extended 3 mm into it).
+        above_lower = ((0.5 * low_h - low_local[:, 1] * low_top_slope - 3.0) - low_local[:, 2])
+        mid_local = 0.5 * (up_local + low_local)
+        footprint = sdf.smooth_intersection(
+            sdf.ellipse_2d(mid_local[:, 0], mid_local[:, 1] + 3.0, 0.5 * width, 0.5 * depth + 3.0),
+            mid_local[:, 1] - 0.5 * depth, 3.0)
+        disc = sdf.smooth_intersection(footprint, np.maximum(below_upper, above_lower), 1.0)
+        # The bodies themselves are bone: the disc ends at their surfaces.
+        for bone in (upper, lower):
+            disc = np.maximum(disc, -self._body_only(bone, points))
+        return disc
+
+    def _body_only(self, bone: str, points: np.ndarray) -> np.ndarray:
+        from simulator.anatomy.vertebra import _body  # the body alone bounds the disc
+
+        local = self.poses[bone].local_from_patient(points)
+        if bone == "sacrum":
+            s = self.sacrum
+            footprint = sdf.smooth_intersection(sdf.ellipse_2d(local[:, 0], local[:, 1] + 3.0, 0.5 * s.body_width,
+                                                               0.5 * s.body_depth + 3.0), local[:, 1] - 0.5 * s.body_depth, 3.0)
+            body = sdf.smooth_intersection(footprint, np.maximum(local[:, 2] - 0.5 * s.body_height,
+                                                                 -0.5 * s.body_height - local[:, 2]), 1.5)
+            dish = sdf.ellipsoid(local, np.array([0.0, 0.0, 0.5 * s.body_height + 8.5]),
+                                 (0.36 * s.body_width, 0.36 * s.body_depth, 10.0))
+            return sdf.smooth_subtract(body, dish, 1.0)
+        return _body(local, self.shapes[bone])
+
+    @staticmethod
+    def _disc_bones(disc: str) -> tuple[str, str]:
+        _, upper, lower = disc.split("_")
+        return upper, ("sacrum" if lower == "S1" else lower)
+
+
+def build_layout(parameters: PatientParameters) -> SpineLayout:
+    """Place the six bones for a patient."""
+    scale = parameters.size_scale
+    shapes = {level: VertebraShape.from_morphometry(MORPHOMETRY[level], scale) for level in LUMBAR_LEVELS}
+    sacrum = SacrumShape.from_morphometry(SACRUM, shapes["L5"], scale)
+    disc_heights = {disc: MORPHOMETRY[disc.split("_")[1]].disc_height_below_mm * scale for disc in DISCS}
+
+    # Sagittal tilt of each bone relative to L3 (positive = top tilted anteriorly), from the
+    # segment angles below each level.
+    segment = {level: parameters.lordosis_deg * MORPHOMETRY[level].lordosis_share for level in LUMBAR_LEVELS}
+    sagittal = {"L3": 0.0}
+    sagittal["L2"] = -segment["L2"]
+    sagittal["L1"] = sagittal["L2"] - segment["L1"]
+    sagittal["L4"] = segment["L3"]
+    sagittal["L5"] = sagittal["L4"] + segment["L4"]
+    sagittal["sacrum"] = sagittal["L5"] + segment["L5"]
+    # Coronal tilt: a C curve with apex L3, L1 and L5 tilted by half the Cobb angle each
+    # (positive Cobb = convex to the left: L1 leans right, L5 leans left); sacrum level.
+    cobb = parameters.scoliosis_cobb_deg
+    coronal = {"L1": -0.5 * cobb, "L2": -0.25 * cobb, "L3": 0.0, "L4": 0.25 * cobb, "L5": 0.5 * cobb, "sacrum": 0.0}
+    # Axial rotation towards the convexity, largest at the apex.
+    apex = parameters.scoliosis_rotation_deg * np.sign(cobb) if cobb else 0.0
+    axial = {"L1": 0.0, "L2": 0.5 * apex, "L3": apex, "L4": 0.5 * apex, "L5": 0.0, "sacrum": 0.0}
+    rotations = {b: rotation_y(coronal[b]) @ rotation_x(sagittal[b]) @ rotation_z(axial[b]) for b in BONES}
+
+    def half_height(bone: str) -> float:
+        return 0.5 * (sacrum.body_height if bone == "sacrum" else shapes[bone].mid_height)
+
+    centers = {"L3": np.zeros(3)}
+    down = np.array([0.0, 0.0, -1.0])
+    for upper, lower in zip(BONES[2:-1], BONES[3:]):  # L3 -> sacrum
+        disc = disc_heights[f"disc_{upper}_{'S1' if lower == 'sacrum' else lower}"]
+        centers[lower] = (centers[upper] + rotations[upper] @ down * (half_height(upper) + 0.5 * disc)
+                          + rotations[lower] @ down * (0.5 * disc + half_height(lower)))
+    for lower, upper in zip(BONES[2:0:-1], BONES[1::-1]):  # L3 -> L1
+        disc = disc_heights[f"disc_{upper}_{lower}"]
+        centers[upper] = (centers[lower] - rotations[lower] @ down * (half_height(lower) + 0.5 * disc)
+                          - rotations[upper] @ down * (0.5 * disc + half_height(upper)))
+    shift = np.array([centers["sacrum"][0], 0.0, 0.0])
+    poses = {b: Pose(rotations[b], centers[b] - shift) for b in BONES}
+
+    superior = {}
+    for index, bone in enumerate(BONES):
+        above = BONES[index - 1] if index else None
+        disc_above = disc_heights[f"disc_{above}_{'S1' if bone == 'sacrum' else bone}"] if above else 9.0 * scale
+        owner = sacrum if bone == "sacrum" else shapes[bone]
+        superior[bone] = [owner.superior_joint(side, disc_above) for side in (1, -1)]
+    return SpineLayout(parameters, shapes, sacrum, poses, disc_heights, superior, sacral_channels(sacrum, scale))
+
+
+def sacral_channels(sacrum: SacrumShape, scale: float) -> dict[str, list[tuple[np.ndarray, np.ndarray, float]]]:
+    """The S1 foramina as capsules in the sacrum frame: to the anterior and posterior foramen."""
+    radius = 0.5 * SACRUM.posterior_foramen_width_mm * scale
+    channels = {}
+    for side_name, side in SIDES.items():
+        inner = np.array([side * (0.5 * sacrum.canal_width - 1.0), sacrum.posterior_wall_y + 3.0, -0.5 * sacrum.body_height - 4.0])
+        anterior = np.array([side * (0.5 * sacrum.canal_width + 8.0), -0.5 * sacrum.body_depth - 6.0, -0.5 * sacrum.body_height - 12.0])
+        posterior = np.array([side * (0.5 * sacrum.canal_width + 6.0), sacrum.posterior_wall_y + 40.0, -0.5 * sacrum.body_height - 6.0])
+        channels[side_name] = [(inner, anterior, radius), (inner, posterior, radius * 0.75)]
+    return channels

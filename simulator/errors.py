@@ -1,0 +1,93 @@
+"""Every error the simulator raises on purpose.
+
+Each error subclasses the built-in exception it refines (``ValueError`` for a bad value,
+``KeyError`` for an unknown name) so callers may catch either, and carries the facts a
+user needs to fix the input: which parameter or file, what was received, what is allowed.
+The command line prints ``str(error)`` and exits non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "SimulatorError",
+    "ParameterError",
+    "AssetError",
+    "UnknownStructureError",
+]
+
+
+class SimulatorError(Exception):
+    """Base class of all errors raised on purpose by Rhizosim."""
+
+
+class ParameterError(SimulatorError, ValueError):
+    """A parameter is outside its allowed values.
+
+    Parameters
+    ----------
+    name : str
+        Name of the parameter as the user wrote it (e.g. ``"fat_thickness_mm"``).
+    value : object
+        The value received.
+    allowed : str
+        Human-readable description of what is allowed (e.g. ``"5.0 to 80.0 mm"``).
+    source : str, optional
+        Where the value came from (a file path), if not from a function call.
+    """
+
+    def __init__(self, name: str, value: object, allowed: str, source: str | None = None) -> None:
+        self.name = name
+        self.value = value
+        self.allowed = allowed
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}parameter '{name}' = {value!r} is not allowed; allowed: {allowed}")
+
+
+class AssetError(SimulatorError, ValueError):
+    """An asset file (mesh, field, manifest) is missing, corrupt or inconsistent.
+
+    Parameters
+    ----------
+    path : str or Path
+        The offending file or folder.
+    problem : str
+        What is wrong with it.
+    hint : str, optional
+        What the user can do about it.
+    """
+
+    def __init__(self, path: str | Path, problem: str, hint: str | None = None) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.hint = hint
+        message = f"{self.path}: {problem}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
+
+
+class UnknownStructureError(SimulatorError, KeyError):
+    """A structure or tissue id is not in the scene.
+
+    Parameters
+    ----------
+    name : str
+        The id asked for.
+    known : list of str
+        Ids that exist, to list the closest ones in the message.
+    """
+
+    def __init__(self, name: str, known: list[str], what: str = "structure") -> None:
+        import difflib
+
+        self.name = name
+        close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; {len(known)} {what}s exist"
+        self.message = f"unknown {what} id '{name}'{hint}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
