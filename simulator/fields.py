@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import numpy as np
+from scipy.ndimage import map_coordinates
 from scipy.spatial import cKDTree
 
 __all__ = ["Field", "GridField", "TubeField", "ShellField", "Bounds", "sample_grid", "QUANTUM_MM"]
@@ -36,6 +37,7 @@ class Field(Protocol):
     def signed_distance(self, points: np.ndarray) -> np.ndarray: ...
 
 
+
 @dataclass(frozen=True, eq=False)
 class GridField:
     """Signed distance sampled on a regular grid.
@@ -49,12 +51,6 @@ class GridField:
     spacing_mm : float
         Distance between nodes in mm (isotropic).
 
-    clamp_mm : float, optional
-        Stored values are clamped to ``±clamp_mm`` (it keeps files small). Where the
-        interpolated value reaches the clamp, the distance is taken to the nearest of
-        ``surface_points_mm`` instead (the mesh vertices: within about half an edge, ~0.5 mm).
-    surface_points_mm : numpy.ndarray, shape (m, 3), optional
-        Points on the surface, used beyond the clamp.
 
     Notes
     -----
@@ -66,8 +62,6 @@ class GridField:
     values: np.ndarray
     origin_mm: tuple[float, float, float]
     spacing_mm: float
-    clamp_mm: float | None = None
-    surface_points_mm: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -81,53 +75,17 @@ class GridField:
 
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
         """Signed distance in mm at ``points`` (shape (n, 3), mm)."""
-        return self._interpolate(points, far_field=True)
-
-    def near_distance(self, points: np.ndarray) -> np.ndarray:
-        """Signed distance in mm, exact within ``clamp_mm`` of the surface, clamped beyond.
-
-        Cheaper than :meth:`signed_distance` when only the neighbourhood matters.
-        """
-        return self._interpolate(points, far_field=False)
-
-    def _interpolate(self, points: np.ndarray, far_field: bool) -> np.ndarray:
         points = np.asarray(points, dtype=float)
         index = (points - np.asarray(self.origin_mm)) / self.spacing_mm
-        upper = np.asarray(self.values.shape) - 1
-        clamped = np.clip(index, 0.0, upper)
+        clamped = np.clip(index, 0.0, np.asarray(self.values.shape) - 1)
         outside_mm = np.linalg.norm(index - clamped, axis=1) * self.spacing_mm
-        base = np.minimum(np.floor(clamped).astype(np.intp), upper - 1)
-        frac = clamped - base
-        i, j, k = base.T
-        fx, fy, fz = frac.T
-        v = self.values
-        c00 = v[i, j, k] * (1 - fx) + v[i + 1, j, k] * fx
-        c10 = v[i, j + 1, k] * (1 - fx) + v[i + 1, j + 1, k] * fx
-        c01 = v[i, j, k + 1] * (1 - fx) + v[i + 1, j, k + 1] * fx
-        c11 = v[i, j + 1, k + 1] * (1 - fx) + v[i + 1, j + 1, k + 1] * fx
-        c0 = c00 * (1 - fy) + c10 * fy
-        c1 = c01 * (1 - fy) + c11 * fy
-        distance = (c0 * (1 - fz) + c1 * fz).astype(float)
-        if far_field and self.clamp_mm is not None and self.surface_points_mm is not None:
-            far = np.abs(distance) >= self.clamp_mm - 0.05
-            if far.any():
-                unsigned, _ = self._surface_tree().query(points[far])
-                distance[far] = np.sign(distance[far]) * np.maximum(unsigned, self.clamp_mm - 0.05)
-                return distance + outside_mm * ~far
-        return distance + outside_mm
+        inside = map_coordinates(self.values, clamped.T, order=1, mode="nearest", prefilter=False)
+        return inside.astype(float) + outside_mm
 
-    def _surface_tree(self) -> cKDTree:
-        tree = self.__dict__.get("_tree")
-        if tree is None:
-            tree = cKDTree(np.asarray(self.surface_points_mm, dtype=float))
-            object.__setattr__(self, "_tree", tree)
-        return tree
-
-    def quantized(self, clamp_mm: float, surface_points_mm: np.ndarray) -> "GridField":
-        """The field as stored: clamped to ``±clamp_mm`` and rounded to :data:`QUANTUM_MM`."""
-        values = np.round(np.clip(self.values, -clamp_mm, clamp_mm) / QUANTUM_MM) * QUANTUM_MM
-        return GridField(values.astype(np.float32), self.origin_mm, self.spacing_mm, clamp_mm,
-                         np.asarray(surface_points_mm, dtype=np.float32))
+    def quantized(self) -> "GridField":
+        """The field as stored in files: values rounded to :data:`QUANTUM_MM`."""
+        values = np.round(self.values / QUANTUM_MM) * QUANTUM_MM
+        return GridField(values.astype(np.float32), self.origin_mm, self.spacing_mm)
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,9 +162,9 @@ class TubeField:
         points = np.asarray(points, dtype=float)
         a, b = self.points_mm[:-1], self.points_mm[1:]
         ra, rb = self.radii_mm[:-1], self.radii_mm[1:]
-        # The closest segment starts at one of a few vertices near the nearest vertex: check the
-        # segments touching the k nearest vertices (k covers sharp local curvature).
-        k = min(4, len(self.points_mm))
+        # The closest segment touches one of the nearest vertices (centrelines are smooth and
+        # densely sampled): check the segments touching the two nearest vertices.
+        k = min(2, len(self.points_mm))
         _, nearest = self._tree.query(points, k=k)  # type: ignore[attr-defined]
         nearest = np.asarray(nearest).reshape(len(points), -1)
         candidates = np.concatenate([nearest - 1, nearest], axis=1)
@@ -227,6 +185,7 @@ class TubeField:
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
         """Signed distance in mm at ``points`` (shape (n, 3), mm)."""
         return self.closest_centerline_points(points)[2]
+
 
 
 def sample_grid(function: Callable[[np.ndarray], np.ndarray], bounds: Bounds, spacing_mm: float, *,

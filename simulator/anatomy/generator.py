@@ -38,8 +38,6 @@ __all__ = ["Anatomy", "generate_patient", "GENERATOR_VERSION"]
 
 #: Bumped whenever the generated geometry changes, so stale asset folders are detected.
 GENERATOR_VERSION = "1"
-#: Stored fields are clamped here (mm); beyond, distances come from the mesh vertices.
-FIELD_CLAMP_MM = 12.0
 
 # Which structure owns a point inside several.
 PRIORITY = {"body": 0, "fat": 10, "skin": 11, "muscle": 20, "dural_sac": 30, "disc": 40, "vertebra": 50,
@@ -117,7 +115,7 @@ def _bone_job(layout: SpineLayout, bone: str) -> tuple[GridField, TriangleMesh]:
                (0.5 * s.transverse_span + 6, 0.5 * s.body_depth + s.spinous_length + 6, 0.5 * s.mid_height + 26))
     grid = _closed_grid(lambda p: layout.bone_distance(bone, p), _local_box_bounds(layout, bone, *box), BONE_SPACING_MM)
     mesh = surface_from_grid(grid, target_faces=24000 if bone == "sacrum" else 16000)
-    return grid.quantized(FIELD_CLAMP_MM, mesh.vertices), mesh
+    return grid.quantized(), mesh
 
 
 def _disc_job(layout: SpineLayout, disc: str) -> tuple[GridField, TriangleMesh]:
@@ -126,7 +124,7 @@ def _disc_job(layout: SpineLayout, disc: str) -> tuple[GridField, TriangleMesh]:
     half = np.array([0.5 * layout.shapes[upper].body_width + 8, 0.5 * layout.shapes[upper].body_depth + 10, 24.0])
     grid = _closed_grid(lambda p: layout.disc_distance(disc, p), (tuple(center - half), tuple(center + half)), 0.75)
     mesh = surface_from_grid(grid, target_faces=5000)
-    return grid.quantized(FIELD_CLAMP_MM, mesh.vertices), mesh
+    return grid.quantized(), mesh
 
 
 def _grid_bounds_of(points: np.ndarray, margin: float) -> Bounds:
@@ -137,7 +135,7 @@ def _sac_job(layout: SpineLayout) -> tuple[GridField, TriangleMesh]:
     sac = build_dural_sac(layout)
     grid = _closed_grid(sac.distance, _grid_bounds_of(sac.centerline_mm, 16.0), 0.75)
     mesh = surface_from_grid(grid, target_faces=8000)
-    return grid.quantized(FIELD_CLAMP_MM, mesh.vertices), mesh
+    return grid.quantized(), mesh
 
 
 def _body_job(layout: SpineLayout) -> tuple[GridField, TriangleMesh, TriangleMesh, TriangleMesh]:
@@ -152,7 +150,7 @@ def _body_job(layout: SpineLayout) -> tuple[GridField, TriangleMesh, TriangleMes
     outer = surface_from_grid(grid, target_faces=12000)
     below_skin = surface_from_grid(grid, target_faces=12000, level_mm=-SKIN_THICKNESS_MM)
     below_fat = surface_from_grid(grid, target_faces=12000, level_mm=-fat_depth)
-    stored = grid.quantized(max(FIELD_CLAMP_MM, fat_depth + 6.0), outer.vertices)
+    stored = grid.quantized()
     return stored, outer, below_skin, below_fat
 
 
@@ -162,13 +160,13 @@ def _muscle_job(layout: SpineLayout, name: str, bone_fields: list[GridField], bo
     fat_depth = layout.parameters.fat_thickness_mm + SKIN_THICKNESS_MM
 
     def distance(points: np.ndarray) -> np.ndarray:
-        bone = np.minimum.reduce([f.near_distance(points) for f in bone_fields])
+        bone = np.minimum.reduce([f.signed_distance(points) for f in bone_fields])
         muscle = np.maximum(sweep.distance(points), 0.3 - bone)  # bone is cut out of the muscle
-        return np.maximum(muscle, body.near_distance(points) + fat_depth)  # and it stays under the fat
+        return np.maximum(muscle, body.signed_distance(points) + fat_depth)  # and it stays under the fat
 
     grid = _closed_grid(distance, _grid_bounds_of(sweep.centerline_mm, 45.0), SOFT_TISSUE_SPACING_MM)
     mesh = surface_from_grid(grid, target_faces=10000)
-    return grid.quantized(FIELD_CLAMP_MM, mesh.vertices), mesh
+    return grid.quantized(), mesh
 
 
 def _tube_structure(spec: NerveSpec) -> Structure:
@@ -222,7 +220,7 @@ def generate_patient(parameters: PatientParameters | None = None, *, workers: in
 
         # Nerves and vessels are routed against the bone fields (fast, and what queries see).
         def bone_distance(points: np.ndarray) -> np.ndarray:
-            return np.minimum.reduce([f.near_distance(points) for f in bone_fields])
+            return np.minimum.reduce([f.signed_distance(points) for f in bone_fields])
 
         landmarks = junction_landmarks(layout)
         from simulator.anatomy.vessels import build_vessels  # vessels reuse the nerve tube description

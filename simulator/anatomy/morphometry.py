@@ -84,14 +84,15 @@ class SacrumMorphometry:
 # S1 body reuses the L5 endplate size (anatomy.md §5: "until measured values are transcribed");
 # S1 pedicle height ≈ 20 (Orthopedics 1998); S1 posterior foramen width 8.5 (Korean J Pain 2023);
 # S1 root 5.38 (Clin Anat 2018); S1 DRG the largest (Hasegawa 1996) -> 7.0 assumed.
-# Facet angle at L5-S1 is not tabulated: the L5 value is kept. Ala span: assumption (about the
-# L5 transverse span, the alae are the widest part of the lumbosacral junction).
+# Facet angle at L5-S1 is not tabulated: the L5 value is kept. Ala span: an assumption between
+# the L5 transverse span (90) and the Visible Human sacrum (about 125 mm across, one subject:
+# shared/realdata/vhp_lumbar/S1.obj).
 SACRUM = SacrumMorphometry(
     body_width_mm=49,
     body_depth_mm=35,
     pedicle_height_mm=20,
     facet_angle_deg=53,
-    ala_span_mm=100,
+    ala_span_mm=112,
     root_diameter_mm=5.4,
     ganglion_width_mm=7.0,
     posterior_foramen_width_mm=8.5,

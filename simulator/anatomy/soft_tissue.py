@@ -88,17 +88,17 @@ def paraspinal(layout: SpineLayout, side: int) -> Sweep:
     controls, widths, depths = [], [], []
     for level in LUMBAR_LEVELS:
         shape, pose = layout.shapes[level], layout.poses[level]
-        center = np.array([[side * 0.36 * shape.transverse_span, shape.posterior_wall_y + 30.0 * scale, 0.0]])
+        center = np.array([[side * 0.36 * shape.transverse_span, shape.posterior_wall_y + 18.0 * scale, 0.0]])
         controls.append(pose.patient_from_local(center)[0])
         widths.append(0.36 * shape.transverse_span + 4.0 * scale)
-        depths.append(23.0 * scale)
+        depths.append(19.0 * scale)
     sacrum, pose = layout.sacrum, layout.poses["sacrum"]
     for z, shrink in ((0.0, 0.9), (-45.0, 0.6)):
         controls.append(pose.patient_from_local(np.array([[side * 26.0 * scale, sacrum.posterior_wall_y + 34.0 * scale, z]]))[0])
         widths.append(28.0 * scale * shrink)
         depths.append(17.0 * scale * shrink)
     top = layout.poses["L1"].patient_from_local(np.array([[side * 0.36 * layout.shapes["L1"].transverse_span,
-                                                           layout.shapes["L1"].posterior_wall_y + 30.0 * scale, 40.0]]))[0]
+                                                           layout.shapes["L1"].posterior_wall_y + 18.0 * scale, 40.0]]))[0]
     return Sweep.through(np.vstack([top, controls]), [widths[0]] + widths, [depths[0]] + depths)
 
 
@@ -125,7 +125,7 @@ def body_envelope_function(layout: SpineLayout, muscles: list[Sweep]) -> Callabl
     def distance(points: np.ndarray) -> np.ndarray:
         x, y, z = points.T
         torso = sdf.ellipse_2d(x, y - core_center_y, 140.0 * scale, 112.0 * scale)
-        torso = sdf.smooth_intersection(torso, y - (l3.posterior_wall_y + 42.0 * scale), 30.0)
+        torso = sdf.smooth_intersection(torso, y - (l3.posterior_wall_y + 28.0 * scale), 30.0)
         core = torso
         for muscle in muscles:
             core = sdf.smooth_union(core, muscle.distance(points), 30.0)

@@ -110,7 +110,7 @@ class VertebraShape:
         z_low = self.pedicle_center_z + 2.0
         z_high = 0.5 * self.mid_height + 0.5 * disc_above_mm + 7.0
         center = np.array([side * (self.pedicle_center_x + 1.0), self.posterior_wall_y + 15.0, 0.5 * (z_low + z_high)])
-        return FacetJoint(side, center, self.facet_angle_deg, 8.0, 0.5 * (z_high - z_low))
+        return FacetJoint(side, center, self.facet_angle_deg, 7.0, 0.5 * (z_high - z_low))
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,14 +136,14 @@ class FacetJoint:
         n = np.array([-self.side * np.cos(a), np.sin(a), 0.0])
         return np.array([u, n, [0.0, 0.0, 1.0]])
 
-    def superior_process(self, points: np.ndarray, thickness: float = 7.0, extra_down: float = 6.0) -> np.ndarray:
+    def superior_process(self, points: np.ndarray, thickness: float = 6.0, extra_down: float = 6.0) -> np.ndarray:
         """The superior articular process: a block on the anterolateral side of the joint."""
         u, n, z = self.axes()
         center = self.center - n * (0.5 * FACET_GAP_MM + 0.5 * thickness) - z * 0.5 * extra_down
         half = (self.half_length, 0.5 * thickness, self.half_height + 0.5 * extra_down)
         return sdf.rounded_box(points, center, half, self.axes(), radius=0.5 * thickness - 0.2)
 
-    def inferior_process(self, points: np.ndarray, thickness: float = 7.0, extra_up: float = 8.0) -> np.ndarray:
+    def inferior_process(self, points: np.ndarray, thickness: float = 6.5, extra_up: float = 8.0) -> np.ndarray:
         """The upper bone's inferior articular process: a block on the posteromedial side."""
         u, n, z = self.axes()
         center = self.center + n * (0.5 * FACET_GAP_MM + 0.5 * thickness) + z * (0.5 * extra_up + 1.0)
@@ -213,8 +213,10 @@ def _transverse_processes(points: np.ndarray, shape: VertebraShape) -> np.ndarra
 
 def _laminae_and_spine(points: np.ndarray, shape: VertebraShape, joints: list[FacetJoint]) -> np.ndarray:
     y0 = shape.posterior_wall_y
-    z_top = shape.pedicle_center_z + 1.0
-    z_bottom = -0.5 * shape.mid_height - 5.0
+    # Laminae reach from the pedicles' mid-height to well below the inferior endplate, so the
+    # interlaminar window between two levels is about a centimetre.
+    z_top = shape.pedicle_center_z + 2.0
+    z_bottom = -0.5 * shape.mid_height - 8.0
     parts = []
     for joint in joints:
         side = joint.side
@@ -224,7 +226,7 @@ def _laminae_and_spine(points: np.ndarray, shape: VertebraShape, joints: list[Fa
         direction = (end - start) / np.linalg.norm(end - start)
         along = np.array([direction[0], direction[1], 0.0])
         normal = np.array([-direction[1], direction[0], 0.0])
-        half = (0.5 * np.linalg.norm(end - start) + 3.0, 3.5, 0.5 * (z_top - z_bottom))
+        half = (0.5 * np.linalg.norm(end - start) + 3.0, 4.0, 0.5 * (z_top - z_bottom))
         center = np.array([mid[0], mid[1], 0.5 * (z_top + z_bottom)])
         parts.append(sdf.rounded_box(points, center, half, np.array([along, normal, [0, 0, 1.0]]), 3.2))
         # Pars interarticularis: from the pedicle's end down the lateral lamina to the
@@ -235,10 +237,10 @@ def _laminae_and_spine(points: np.ndarray, shape: VertebraShape, joints: list[Fa
     # Spinous process: a "hatchet", low where it leaves the laminae, tall at its free end.
     base_y, tip_y = y0 + shape.canal_depth + 2.0, y0 + shape.spinous_length
     z_mid = -0.2 * shape.mid_height
-    neck = sdf.rounded_box(points, np.array([0.0, 0.5 * (base_y + tip_y), z_mid + 2.0]),
-                           (2.8, 0.5 * (tip_y - base_y), 0.3 * shape.spinous_height), None, 2.6)
-    blade = sdf.rounded_box(points, np.array([0.0, tip_y - 0.3 * (tip_y - base_y), z_mid]),
-                            (3.2, 0.3 * (tip_y - base_y), 0.5 * shape.spinous_height), None, 3.0)
+    neck = sdf.rounded_box(points, np.array([0.0, 0.5 * (base_y + tip_y), z_mid + 1.0]),
+                           (3.2, 0.5 * (tip_y - base_y), 0.38 * shape.spinous_height), None, 3.0)
+    blade = sdf.rounded_box(points, np.array([0.0, tip_y - 0.32 * (tip_y - base_y), z_mid]),
+                            (3.8, 0.32 * (tip_y - base_y), 0.5 * shape.spinous_height), None, 3.6)
     parts.append(sdf.smooth_union(neck, blade, 4.0))
     # The free end is thickened (the spinous "tubercle").
     parts.append(sdf.ellipsoid(points, np.array([0.0, tip_y - 4.5, z_mid]), (4.2, 4.5, 0.5 * shape.spinous_height - 1.0)))
@@ -341,27 +343,43 @@ def sacrum_distance(points: np.ndarray, shape: SacrumShape, superior_joints: lis
     dish = sdf.ellipsoid(points, np.array([0.0, 0.0, 0.5 * h + 8.5]), (0.36 * w, 0.36 * d, 10.0))
     body = sdf.smooth_subtract(body, dish, 1.0)
 
-    # Lateral masses and alae: a wedge-shaped plate tapering caudally and curving backwards.
+    # Lateral masses and alae: a plate that curves backwards as it descends (sacral
+    # kyphosis), wide at the alae, narrowing quickly below them and tapering to the apex.
     depth_below = np.maximum(shape.ala_top_z - z, 0.0)
-    half_width = 0.5 * shape.ala_span - 0.35 * depth_below
+    length = 0.5 * h + 62.0 + shape.ala_top_z
+    fraction = np.clip(depth_below / length, 0.0, 1.0)
+    curve = 22.0 * fraction**2                      # posterior drift of the plate, mm
+    half_width = np.where(depth_below < 30.0, 0.5 * shape.ala_span - 0.15 * depth_below,
+                          0.5 * shape.ala_span - 4.5 - 1.1 * (depth_below - 30.0))
+    half_width = np.maximum(half_width, 14.0)
     lateral = np.abs(x) - half_width
     # The ala's upper surface falls away laterally.
     top = z - (shape.ala_top_z - 0.22 * np.maximum(np.abs(x) - 0.5 * w, 0.0))
     bottom = -z - (0.5 * h + 62.0)
-    anterior = (-0.5 * d + 4.0 + 0.30 * depth_below) - y
+    thickness_front = 0.5 * d * (1.0 - 0.55 * fraction)
+    anterior = (curve - thickness_front) - y
     # Convex posterior surface: highest at the midline, falling away laterally.
-    posterior_limit = 0.5 * d + 24.0 + 0.15 * depth_below - 0.0025 * x**2
+    posterior_limit = curve + 0.5 * d + 22.0 * (1.0 - 0.5 * fraction) - 0.0025 * x**2
     posterior = y - posterior_limit
     plate = sdf.smooth_intersection(sdf.smooth_intersection(lateral, bottom, 10.0),
                                     sdf.smooth_intersection(top, sdf.smooth_intersection(anterior, posterior, 8.0), 6.0), 6.0)
     bone = sdf.smooth_union(body, plate, FILLET_MM)
     # Median sacral crest (fused spinous processes), strongest at S1-S2.
-    crest = sdf.capsule(points, np.array([0.0, 0.5 * d + 27.0, 0.5 * h - 12.0]),
-                        np.array([0.0, 0.5 * d + 32.0, -0.5 * h - 35.0]), 4.0)
+    crest = sdf.capsule(points, np.array([0.0, 0.5 * d + 24.0, 0.5 * h - 12.0]),
+                        np.array([0.0, 0.5 * d + 24.0, -0.5 * h - 38.0]), 3.5)
     bone = sdf.smooth_union(bone, crest, 3.0)
     for joint in superior_joints:
         bone = sdf.smooth_union(bone, joint.superior_process(points, extra_down=10.0), FILLET_MM)
     bone = sdf.subtract(bone, shape.sacral_canal(points))
     for start, end, radius in nerve_channels:
         bone = sdf.smooth_subtract(bone, sdf.capsule(points, start, end, radius), 1.0)
+    # Posterior and anterior sacral foramina of S2 and S3 (the S1 ones are the nerve channels).
+    for depth, radius in ((30.0, 3.6), (52.0, 3.0)):
+        z_foramen = -0.5 * h - depth
+        drift = 22.0 * (depth / (0.5 * h + 62.0 + shape.ala_top_z)) ** 2
+        for side in (1.0, -1.0):
+            x_foramen = side * (0.5 * shape.canal_width + 6.0 - 0.08 * depth)
+            channel = sdf.capsule(points, np.array([x_foramen, drift - 0.5 * d - 10.0, z_foramen]),
+                                  np.array([x_foramen, drift + 0.5 * d + 40.0, z_foramen + 6.0]), radius)
+            bone = sdf.smooth_subtract(bone, channel, 1.0)
     return bone
