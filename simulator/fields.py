@@ -162,9 +162,9 @@ class TubeField:
         points = np.asarray(points, dtype=float)
         a, b = self.points_mm[:-1], self.points_mm[1:]
         ra, rb = self.radii_mm[:-1], self.radii_mm[1:]
-        # The closest segment touches one of the nearest vertices (centrelines are smooth and
-        # densely sampled): check the segments touching the two nearest vertices.
-        k = min(2, len(self.points_mm))
+        # The closest segment touches the nearest vertex (centrelines are smooth and densely
+        # sampled, with bends wider than the tube): check the two segments that meet there.
+        k = 1
         _, nearest = self._tree.query(points, k=k)  # type: ignore[attr-defined]
         nearest = np.asarray(nearest).reshape(len(points), -1)
         candidates = np.concatenate([nearest - 1, nearest], axis=1)

@@ -97,6 +97,24 @@ def _closed_grid(function: Callable[[np.ndarray], np.ndarray], bounds: Bounds, s
     raise RuntimeError("generator: a structure does not fit in its sampling box")  # a generator bug
 
 
+def _without_islands(grid: GridField) -> GridField:
+    """Keep only the largest solid region of a bone's field.
+
+    Cutting the joint spaces can leave crumbs of a process behind; a bone is one piece, so they
+    are set just outside (+ half a voxel).
+    """
+    from scipy import ndimage
+
+    labels, count = ndimage.label(grid.values < 0)
+    if count <= 1:
+        return grid
+    sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, count + 1))
+    crumbs = (labels > 0) & (labels != 1 + int(np.argmax(sizes)))
+    values = grid.values.copy()
+    values[crumbs] = 0.5 * grid.spacing_mm
+    return GridField(values, grid.origin_mm, grid.spacing_mm)
+
+
 def _local_box_bounds(layout: SpineLayout, bone: str, lower: tuple[float, float, float],
                       upper: tuple[float, float, float]) -> Bounds:
     corners = np.array([[x, y, z] for x in (lower[0], upper[0]) for y in (lower[1], upper[1]) for z in (lower[2], upper[2])])
@@ -105,15 +123,8 @@ def _local_box_bounds(layout: SpineLayout, bone: str, lower: tuple[float, float,
 
 
 def _bone_job(layout: SpineLayout, bone: str) -> tuple[GridField, TriangleMesh]:
-    if bone == "sacrum":
-        s = layout.sacrum
-        box = ((-0.5 * s.ala_span - 8, -0.5 * s.body_depth - 12, -0.5 * s.body_height - 75),
-               (0.5 * s.ala_span + 8, 0.5 * s.body_depth + 45, 0.5 * s.body_height + 28))
-    else:
-        s = layout.shapes[bone]
-        box = ((-0.5 * s.transverse_span - 6, -0.5 * s.body_depth - 6, -0.5 * s.mid_height - 24),
-               (0.5 * s.transverse_span + 6, 0.5 * s.body_depth + s.spinous_length + 6, 0.5 * s.mid_height + 26))
-    grid = _closed_grid(lambda p: layout.bone_distance(bone, p), _local_box_bounds(layout, bone, *box), BONE_SPACING_MM)
+    bounds = _local_box_bounds(layout, bone, *layout.local_box(bone))
+    grid = _without_islands(_closed_grid(lambda p: layout.bone_distance(bone, p), bounds, BONE_SPACING_MM))
     mesh = surface_from_grid(grid, target_faces=24000 if bone == "sacrum" else 16000)
     return grid.quantized(), mesh
 
@@ -147,9 +158,11 @@ def _body_job(layout: SpineLayout) -> tuple[GridField, TriangleMesh, TriangleMes
     bounds = (tuple(centers.min(axis=0) - np.array([200.0, 190.0, 150.0]) * parameters.size_scale - fat_depth),
               tuple(centers.max(axis=0) + np.array([200.0, 150.0, 150.0]) * parameters.size_scale + fat_depth))
     grid = _closed_grid(envelope, bounds, BODY_SPACING_MM, band_mm=fat_depth + 4.0)
-    outer = surface_from_grid(grid, target_faces=12000)
-    below_skin = surface_from_grid(grid, target_faces=12000, level_mm=-SKIN_THICKNESS_MM)
-    below_fat = surface_from_grid(grid, target_faces=12000, level_mm=-fat_depth)
+    # The envelope is smooth (curvature radius ~100 mm): contouring every other node (5 mm)
+    # moves vertices by ~0.03 mm and needs no decimation.
+    outer = surface_from_grid(grid, stride=2)
+    below_skin = surface_from_grid(grid, level_mm=-SKIN_THICKNESS_MM, stride=2)
+    below_fat = surface_from_grid(grid, level_mm=-fat_depth, stride=2)
     stored = grid.quantized()
     return stored, outer, below_skin, below_fat
 
@@ -169,10 +182,26 @@ def _muscle_job(layout: SpineLayout, name: str, bone_fields: list[GridField], bo
     return grid.quantized(), mesh
 
 
+def _min_bend_radius_mm(points: np.ndarray) -> float:
+    """Smallest radius of curvature along a polyline (circumradius of consecutive triples)."""
+    a, b, c = points[:-2], points[1:-1], points[2:]
+    ab, bc, ac = (np.linalg.norm(u - v, axis=1) for u, v in ((b, a), (c, b), (c, a)))
+    s = 0.5 * (ab + bc + ac)
+    area = np.sqrt(np.maximum(s * (s - ab) * (s - bc) * (s - ac), 0.0))
+    return float(np.min(ab * bc * ac / np.maximum(4.0 * area, 1e-12))) if len(points) > 2 else np.inf
+
+
 def _tube_structure(spec: NerveSpec) -> Structure:
     field_ = TubeField(spec.points_mm, spec.radii_mm)
-    sides = 10 if spec.radii_mm.max() < 2.0 else 16
-    mesh = tube_mesh(spec.points_mm, spec.radii_mm, sides=sides)
+    radius = float(spec.radii_mm.max())
+    if _min_bend_radius_mm(spec.points_mm) > 1.2 * radius:
+        mesh = tube_mesh(spec.points_mm, spec.radii_mm, sides=10 if radius < 2.0 else 16)
+    else:
+        # A swept tube would fold on itself in a bend tighter than its radius: contour the
+        # tube's own field instead, so mesh and field agree.
+        spacing = max(radius / 4.0, 0.2)
+        grid = _closed_grid(field_.signed_distance, _grid_bounds_of(spec.points_mm, radius + 3 * spacing), spacing)
+        mesh = surface_from_grid(grid, target_faces=3000)
     return _structure(spec.id, spec.kind, field_, mesh, spec.level, spec.side)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from simulator.anatomy import sdf
 from simulator.anatomy.morphometry import LUMBAR_LEVELS, MORPHOMETRY, SACRUM
 from simulator.anatomy.spine import SIDES
-from simulator.anatomy.paths import clear, hug, smooth_path, surface_point
+from simulator.anatomy.paths import arc_fraction, clear, hug, route, smooth_path, surface_point
 from simulator.anatomy.spine import BONES, SpineLayout
 
 __all__ = ["NerveSpec", "DuralSac", "build_nerves", "junction_landmarks", "SIDES"]
@@ -165,30 +165,43 @@ def build_nerves(layout: SpineLayout, sac: DuralSac, landmarks: dict[str, np.nda
         ganglion_r = 0.5 * m.ganglion_width_mm * scale
         lower = layout.lower_bone(level)
         pedicle_x_extent = shape.pedicle_width / np.cos(np.radians(shape.pedicle_angle_deg))
-        zone = 0.35 if level != "L5" else 0.8  # medial foraminal zone L1-L4, lateral zone L5
+        # Medial foraminal zone at L1-L4 (Silverstein 2015). At L5 the ganglion is found in the
+        # lateral zone; ours sits just medial to the pedicle's mid-line, where the generated L5
+        # body (elliptic, 49 mm wide) is still in front of it (a known simplification).
+        zone = 0.35 if level != "L5" else 0.4
         for side_name, side in SIDES.items():
             y0 = shape.posterior_wall_y
             pedicle_bottom = shape.pedicle_center_z - 0.5 * shape.pedicle_height
+            # Against the back of the body (L5: closer, its foramen is the tightest).
+            behind = 1.5 if level != "L5" else 0.5
             ganglion_center = np.array([side * (0.5 * shape.canal_width + zone * pedicle_x_extent),
-                                        y0 + ganglion_r + 1.5, pedicle_bottom - ganglion_r - 1.5])
-            direction = np.array([side * 0.75, 0.0, -0.66])
+                                        y0 + ganglion_r + behind, pedicle_bottom - ganglion_r - 1.5])
+            # Lower roots leave more steeply (Hasegawa 1996).
+            direction = np.array([side * 0.75, 0.0, -0.66]) if level != "L5" else np.array([side * 0.6, 0.0, -0.8])
             direction /= np.linalg.norm(direction)
             ganglion_start = ganglion_center - direction * 1.2 * ganglion_r
             ganglion_end = ganglion_center + direction * 1.2 * ganglion_r
+            # Root and ganglion are routed as one nerve, from the sac down the lateral recess under
+            # the pedicle into the foramen, clear of bone along its whole length.
             local = np.array([
                 [side * 0.45 * 0.5 * shape.canal_width, y0 + 0.5 * shape.canal_depth, shape.pedicle_center_z + 0.5 * shape.pedicle_height + 4.0],
                 [side * (0.5 * shape.canal_width - root_r - 1.5), y0 + root_r + 1.5, shape.pedicle_center_z],
-                [side * (0.5 * shape.canal_width - 0.5), y0 + root_r + 1.2, pedicle_bottom - root_r - 1.0],
-                ganglion_start,
+                ganglion_start, ganglion_center, ganglion_end,
             ])
-            root_points = clear(smooth_path(pose.patient_from_local(local), 1.0), bone, root_r + 0.4)
-            root_points[0] = pose.patient_from_local(local[:1])[0]
-            nerves.append(NerveSpec(f"root_{level}_{side_name}", "root", level, side_name, root_points,
-                                    np.full(len(root_points), root_r)))
-            g_local = np.linspace(ganglion_start, ganglion_end, 9)
-            g_points = pose.patient_from_local(g_local)
-            g_radii = root_r + (ganglion_r - root_r) * np.sin(np.linspace(0, np.pi, 9)) ** 0.7
-            nerves.append(NerveSpec(f"ganglion_{level}_{side_name}", "ganglion", level, side_name, g_points, g_radii))
+            controls = pose.patient_from_local(local)
+            lengths = np.linalg.norm(np.diff(controls, axis=0), axis=1)
+            g_begin, g_end = lengths[:2].sum() / lengths.sum(), 1.0
+
+            def radius_at(u: np.ndarray, root_r=root_r, ganglion_r=ganglion_r, g_begin=g_begin) -> np.ndarray:
+                inside = np.clip((u - g_begin) / (g_end - g_begin), 0.0, 1.0)
+                return root_r + (ganglion_r - root_r) * np.sin(np.pi * inside) ** 0.7
+
+            path, radii = route(controls, bone, radius_at)
+            split = int(np.searchsorted(arc_fraction(path), g_begin))
+            nerves.append(NerveSpec(f"root_{level}_{side_name}", "root", level, side_name, path[: split + 1],
+                                    np.full(split + 1, root_r)))
+            nerves.append(NerveSpec(f"ganglion_{level}_{side_name}", "ganglion", level, side_name, path[split:], radii[split:]))
+            ganglion_end = pose.local_from_patient(path[-1:])[0]
 
             # Spinal nerve just outside the foramen, where the rami part.
             exit_local = ganglion_end + np.array([side * 4.0, -1.0, -3.0])
@@ -209,13 +222,22 @@ def build_nerves(layout: SpineLayout, sac: DuralSac, landmarks: dict[str, np.nda
     return nerves
 
 
+def _faired(points: np.ndarray, bone: Callable[[np.ndarray], np.ndarray], clearance: float) -> np.ndarray:
+    """Re-smooth a path that was pushed out of bone, so it has no kinks, and clear it again.
+
+    A kink tighter than the nerve's radius would make its tube fold on itself.
+    """
+    controls = np.vstack([points[::4], points[-1:]])
+    return clear(smooth_path(controls, 1.0), bone, clearance)
+
+
 def _lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, landmarks, bone) -> list[NerveSpec]:
     lower_pose = layout.poses[lower]
     junction = landmarks[f"sap_tp_junction_{lower}_{side_name}"]
     j_local = lower_pose.local_from_patient(junction[None])[0]
     bifurcation_above = MORPHOMETRY[level].dorsal_ramus_bifurcation_mm * layout.parameters.size_scale
     r_mb, r_dr = MEDIAL_BRANCH_RADIUS_MM, DORSAL_RAMUS_RADIUS_MM
-    clearance = r_mb + 0.3
+    clearance = r_mb + 0.45
     diagonal = np.array([side, 0.0, 1.0]) / np.sqrt(2.0)
     # Bifurcation: above the transverse process, just lateral to the junction.
     bifurcation = j_local + np.array([side * 2.5, -1.0, bifurcation_above + 1.0])
@@ -246,15 +268,22 @@ def _l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone) -> li
     diagonal = np.array([side, 0.0, 1.0]) / np.sqrt(2.0)
     start = pose.local_from_patient(exit_point[None])[0]
     anterior_groove = groove + np.array([side * 1.0, -6.0, 1.5])
-    posterior_groove = groove + np.array([0.0, 7.0, -2.5])
+    # Behind the groove the ramus runs along the lateral face of the S1 articular process
+    # (parallel to its joint line), then its medial branch hooks round the process's caudal,
+    # posterior end onto the back of the sacrum.
+    joint = layout.superior_joints["sacrum"][0 if side > 0 else 1]
+    along, normal, _ = joint.axes()
+    posterior_groove = groove + along * 8.0 - normal * 1.5 + np.array([0.0, 0.0, -3.0])
     on_groove = groove + diagonal * clearance
-    hugged = hug(pose.patient_from_local(np.array([anterior_groove, posterior_groove])), bone, clearance)
-    controls = np.vstack([exit_point, hugged[0], pose.patient_from_local(on_groove[None]), hugged[1]])
+    hugged = hug(pose.patient_from_local(anterior_groove[None]), bone, clearance)
+    behind = clear(pose.patient_from_local(posterior_groove[None]), bone, clearance)
+    controls = np.vstack([exit_point, hugged[0], pose.patient_from_local(on_groove[None]), behind[0]])
     dorsal = clear(smooth_path(controls, 0.7), bone, clearance)
-    hook = hug(pose.patient_from_local(np.array([groove + np.array([-side * 3.0, 11.0, -5.0]),
-                                                 groove + np.array([-side * 9.0, 14.0, -8.0])])), bone,
-               MEDIAL_BRANCH_RADIUS_MM + 0.3)
-    medial = clear(smooth_path(np.vstack([dorsal[-1], hook]), 0.7), bone, MEDIAL_BRANCH_RADIUS_MM + 0.3)
+    hook_local = np.array([groove + along * 13.0 + np.array([0.0, 0.0, -6.0]),
+                           groove + along * 11.0 + normal * 9.0 + np.array([0.0, 0.0, -8.0]),
+                           groove + along * 6.0 + normal * 16.0 + np.array([0.0, 0.0, -10.0])])
+    hook = clear(pose.patient_from_local(hook_local), bone, MEDIAL_BRANCH_RADIUS_MM + 0.45)
+    medial = clear(smooth_path(np.vstack([dorsal[-1], hook]), 0.7), bone, MEDIAL_BRANCH_RADIUS_MM + 0.45)
     return [
         NerveSpec(f"dorsal_ramus_L5_{side_name}", "dorsal_ramus", "L5", side_name, dorsal, np.full(len(dorsal), r)),
         NerveSpec(f"medial_branch_L5_{side_name}", "medial_branch", "L5", side_name, medial,
@@ -270,21 +299,21 @@ def _s1_nerves(layout: SpineLayout, sac: DuralSac) -> list[NerveSpec]:
     channels = layout.sacral_channels_by_side
     nerves = []
     for side_name, side in SIDES.items():
-        (inner, anterior, _), (_, posterior, _) = channels[side_name]
+        (inner, anterior, channel_r), (_, posterior, _) = channels[side_name]
         start = np.array([side * 3.0, sacrum.posterior_wall_y + 0.5 * sacrum.canal_depth, 0.5 * sacrum.body_height + 6.0])
-        ganglion_center = inner + np.array([0.0, 0.0, 3.0])
-        root_local = np.array([start, 0.5 * (start + ganglion_center) + np.array([side * 2.0, 0.0, 0.0]),
-                               ganglion_center + np.array([0.0, 0.0, 1.2 * ganglion_r + 1.0])])
+        # The S1 ganglion lies in the foramen: a third of the way along the anterior channel.
+        axis = (anterior - inner) / np.linalg.norm(anterior - inner)
+        ganglion_center = inner + axis * min(0.35 * np.linalg.norm(anterior - inner), 1.2 * ganglion_r + 2.0)
+        g_local = np.linspace(ganglion_center - axis * 1.2 * ganglion_r, ganglion_center + axis * 1.2 * ganglion_r, 9)
+        root_local = np.array([start, start + np.array([side * 2.0, 0.0, -0.5 * (start[2] - inner[2])]), inner, g_local[0]])
         root = smooth_path(pose.patient_from_local(root_local), 1.0)
         nerves.append(NerveSpec(f"root_S1_{side_name}", "root", "S1", side_name, root, np.full(len(root), root_r)))
-        g_local = np.linspace(ganglion_center + np.array([0, 0, 1.2 * ganglion_r]), ganglion_center - np.array([0, 0, 1.2 * ganglion_r]), 9)
         g_radii = root_r + (ganglion_r - root_r) * np.sin(np.linspace(0, np.pi, 9)) ** 0.7
         nerves.append(NerveSpec(f"ganglion_S1_{side_name}", "ganglion", "S1", side_name, pose.patient_from_local(g_local), g_radii))
-        ventral = smooth_path(pose.patient_from_local(np.array([g_local[-1], 0.5 * (g_local[-1] + anterior), anterior,
-                                                                 anterior + np.array([side * 6.0, -8.0, -14.0])])), 1.0)
+        ventral = smooth_path(pose.patient_from_local(np.array([g_local[-1], anterior, anterior + np.array([side * 6.0, -8.0, -14.0])])), 1.0)
         nerves.append(NerveSpec(f"ventral_ramus_S1_{side_name}", "ventral_ramus", "S1", side_name, ventral,
                                 np.full(len(ventral), root_r * 0.9)))
-        dorsal = smooth_path(pose.patient_from_local(np.array([g_local[-1], 0.5 * (g_local[-1] + posterior), posterior])), 1.0)
+        dorsal = smooth_path(pose.patient_from_local(np.array([g_local[0], 0.5 * (g_local[0] + posterior), posterior])), 1.0)
         nerves.append(NerveSpec(f"dorsal_ramus_S1_{side_name}", "dorsal_ramus", "S1", side_name, dorsal,
                                 np.full(len(dorsal), DORSAL_RAMUS_RADIUS_MM)))
     return nerves

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["smooth_path", "hug", "clear", "surface_point"]
+__all__ = ["smooth_path", "hug", "clear", "surface_point", "route", "arc_fraction"]
 
 DistanceFunction = Callable[[np.ndarray], np.ndarray]
 
@@ -59,16 +59,45 @@ def hug(points: np.ndarray, distance: DistanceFunction, clearance_mm: float, ite
     return p
 
 
-def clear(points: np.ndarray, distance: DistanceFunction, clearance_mm: float, iterations: int = 8) -> np.ndarray:
-    """Push out the points of ``points`` that are closer than ``clearance_mm`` to the surface."""
+def clear(points: np.ndarray, distance: DistanceFunction, clearance_mm: float | np.ndarray,
+          iterations: int = 8) -> np.ndarray:
+    """Push out the points of ``points`` closer than ``clearance_mm`` (one value or one per point)."""
     p = np.array(points, dtype=float)
+    clearance = np.broadcast_to(np.asarray(clearance_mm, dtype=float), (len(p),))
     for _ in range(iterations):
         d = distance(p)
-        close = d < clearance_mm
+        close = d < clearance
         if not close.any():
             break
-        p[close] -= (d[close] - clearance_mm - 0.05)[:, None] * _gradient(distance, p[close])
+        p[close] -= (d[close] - clearance[close] - 0.05)[:, None] * _gradient(distance, p[close])
     return p
+
+
+def arc_fraction(points: np.ndarray) -> np.ndarray:
+    """Normalised arc length (0 at the first point, 1 at the last) of each point of a path."""
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    return arc / arc[-1]
+
+
+def route(controls: np.ndarray, distance: DistanceFunction, radius_at: Callable[[np.ndarray], np.ndarray],
+          margin_mm: float = 0.4, spacing_mm: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth path through ``controls`` that keeps a tube of the given radius out of a solid.
+
+    ``radius_at`` maps the normalised arc length (0..1) to the tube radius in mm. The path is
+    pushed out of the solid, re-smoothed (pushing leaves kinks that would fold the tube), and
+    pushed out again. Returns the points and the radius at each.
+    """
+    path = smooth_path(controls, spacing_mm)
+    for _ in range(3):
+        path = clear(path, distance, radius_at(arc_fraction(path)) + margin_mm + 0.4)
+        path = smooth_path(np.vstack([path[0], path[2:-2:3], path[-1]]), spacing_mm)
+    # Relax the remaining bends (a bend tighter than the tube would fold its surface), each
+    # round followed by a push with a small margin that only nudges points that came too close.
+    for _ in range(4):
+        for _ in range(15):
+            path[1:-1] += 0.5 * (0.5 * (path[:-2] + path[2:]) - path[1:-1])
+        path = clear(path, distance, radius_at(arc_fraction(path)) + 0.3)
+    return path, radius_at(arc_fraction(path))
 
 
 def surface_point(distance: DistanceFunction, inside: np.ndarray, direction: np.ndarray, max_mm: float = 30.0) -> np.ndarray:

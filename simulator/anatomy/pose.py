@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulator.anatomy.sdf import transform
+
 __all__ = ["Pose", "rotation_x", "rotation_y", "rotation_z"]
 
 
@@ -48,11 +50,11 @@ class Pose:
 
     def patient_from_local(self, points: np.ndarray) -> np.ndarray:
         """Map points (n, 3) from the local frame to the patient frame."""
-        return np.asarray(points, dtype=float) @ self.rotation.T + self.translation_mm
+        return transform(np.asarray(points, dtype=float), self.rotation, self.translation_mm)
 
     def local_from_patient(self, points: np.ndarray) -> np.ndarray:
         """Map points (n, 3) from the patient frame to the local frame."""
-        return (np.asarray(points, dtype=float) - self.translation_mm) @ self.rotation
+        return transform(np.asarray(points, dtype=float), self.rotation.T, -self.rotation.T @ self.translation_mm)
 
     def direction_to_patient(self, directions: np.ndarray) -> np.ndarray:
         """Rotate direction vectors (n, 3) from the local frame to the patient frame."""

@@ -29,6 +29,8 @@ __all__ = ["SpineLayout", "build_layout", "BONES", "DISCS"]
 BONES: tuple[str, ...] = (*LUMBAR_LEVELS, "sacrum")
 #: Patient sides and the sign of x on them (LPS: +x is the patient's left).
 SIDES: dict[str, int] = {"left": 1, "right": -1}
+#: Smallest gap kept between two neighbouring bones (mm); facet joint spaces are 2 mm nominal.
+BONE_CLEARANCE_MM = 1.0
 #: Disc ids, upper level first: ``disc_L4_L5`` lies between L4 and L5.
 DISCS: tuple[str, ...] = ("disc_L1_L2", "disc_L2_L3", "disc_L3_L4", "disc_L4_L5", "disc_L5_S1")
 
@@ -54,13 +56,40 @@ class SpineLayout:
         return self.poses[self.lower_bone(bone)].inverse().compose(self.poses[bone])
 
     def bone_distance_local(self, bone: str, points_local: np.ndarray) -> np.ndarray:
-        """Signed distance (mm) to ``bone`` at points in that bone's local frame."""
+        """Signed distance (mm) to ``bone`` at points in that bone's local frame.
+
+        Each bone yields to the one below it: it keeps :data:`BONE_CLEARANCE_MM` away from it,
+        so no two bones overlap whatever the curvature of the spine.
+        """
+        distance = self._own_distance_local(bone, points_local)
+        if bone == "sacrum":
+            return distance
+        lower = self.lower_bone(bone)
+        points_lower = self.lower_from(bone).patient_from_local(points_local)
+        low, high = self.local_box(lower)
+        near = np.all((points_lower >= low) & (points_lower <= high), axis=1)
+        if near.any():
+            neighbour = self._own_distance_local(lower, points_lower[near])
+            distance[near] = np.maximum(distance[near], BONE_CLEARANCE_MM - neighbour)
+        return distance
+
+    def _own_distance_local(self, bone: str, points_local: np.ndarray) -> np.ndarray:
         if bone == "sacrum":
             channels = [c for side in self.sacral_channels_by_side.values() for c in side]
             return sacrum_distance(points_local, self.sacrum, self.superior_joints["sacrum"], channels)
         lower = self.lower_bone(bone)
         return lumbar_vertebra_distance(points_local, self.shapes[bone], self.superior_joints[bone],
                                         self.superior_joints[lower], self.lower_from(bone))
+
+    def local_box(self, bone: str) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+        """A box (mm, the bone's own frame) that contains the whole bone."""
+        if bone == "sacrum":
+            s = self.sacrum
+            return ((-0.5 * s.ala_span - 8, -0.5 * s.body_depth - 12, -0.5 * s.body_height - 75),
+                    (0.5 * s.ala_span + 8, 0.5 * s.body_depth + 45, 0.5 * s.body_height + 28))
+        s = self.shapes[bone]
+        return ((-0.5 * s.transverse_span - 6, -0.5 * s.body_depth - 6, -0.5 * s.mid_height - 24),
+                (0.5 * s.transverse_span + 6, 0.5 * s.body_depth + s.spinous_length + 6, 0.5 * s.mid_height + 26))
 
     def bone_distance(self, bone: str, points: np.ndarray) -> np.ndarray:
         """Signed distance (mm) to ``bone`` at points in the patient frame."""
@@ -94,7 +123,7 @@ class SpineLayout:
         above_lower = ((0.5 * low_h - low_local[:, 1] * low_top_slope - 3.0) - low_local[:, 2])
         mid_local = 0.5 * (up_local + low_local)
         footprint = sdf.smooth_intersection(
-            sdf.ellipse_2d(mid_local[:, 0], mid_local[:, 1] + 3.0, 0.5 * width, 0.5 * depth + 3.0),
+            sdf.ellipse_2d(mid_local[:, 0], mid_local[:, 1] - 3.0, 0.5 * width, 0.5 * depth + 3.0),
             mid_local[:, 1] - 0.5 * depth, 3.0)
         disc = sdf.smooth_intersection(footprint, np.maximum(below_upper, above_lower), 1.0)
         # The bodies themselves are bone: the disc ends at their surfaces.
@@ -108,7 +137,7 @@ class SpineLayout:
         local = self.poses[bone].local_from_patient(points)
         if bone == "sacrum":
             s = self.sacrum
-            footprint = sdf.smooth_intersection(sdf.ellipse_2d(local[:, 0], local[:, 1] + 3.0, 0.5 * s.body_width,
+            footprint = sdf.smooth_intersection(sdf.ellipse_2d(local[:, 0], local[:, 1] - 3.0, 0.5 * s.body_width,
                                                                0.5 * s.body_depth + 3.0), local[:, 1] - 0.5 * s.body_depth, 3.0)
             body = sdf.smooth_intersection(footprint, np.maximum(local[:, 2] - 0.5 * s.body_height,
                                                                  -0.5 * s.body_height - local[:, 2]), 1.5)
@@ -174,12 +203,19 @@ def build_layout(parameters: PatientParameters) -> SpineLayout:
 
 
 def sacral_channels(sacrum: SacrumShape, scale: float) -> dict[str, list[tuple[np.ndarray, np.ndarray, float]]]:
-    """The S1 foramina as capsules in the sacrum frame: to the anterior and posterior foramen."""
-    radius = 0.5 * SACRUM.posterior_foramen_width_mm * scale
+    """The S1 foramina as capsules in the sacrum frame: to the anterior and posterior foramen.
+
+    Each channel starts at the side of the sacral canal (where the S1 root leaves it) and is
+    wide enough for the root and its ganglion (foramen width 8.5 mm: Korean J Pain 2023).
+    """
+    radius = max(0.5 * SACRUM.posterior_foramen_width_mm * scale, 0.5 * SACRUM.ganglion_width_mm * scale + 1.0)
     channels = {}
+    z = -0.5 * sacrum.body_height - 4.0
+    canal_depth = np.clip(sacrum.canal_depth - 0.08 * abs(z), 6.0, None)
+    canal_center_y = sacrum.posterior_wall_y + 0.5 * canal_depth + 0.15 * abs(z)
     for side_name, side in SIDES.items():
-        inner = np.array([side * (0.5 * sacrum.canal_width - 1.0), sacrum.posterior_wall_y + 3.0, -0.5 * sacrum.body_height - 4.0])
-        anterior = np.array([side * (0.5 * sacrum.canal_width + 8.0), -0.5 * sacrum.body_depth - 6.0, -0.5 * sacrum.body_height - 12.0])
-        posterior = np.array([side * (0.5 * sacrum.canal_width + 6.0), sacrum.posterior_wall_y + 40.0, -0.5 * sacrum.body_height - 6.0])
+        inner = np.array([side * (0.5 * sacrum.canal_width - 3.0), canal_center_y, z])
+        anterior = np.array([side * (0.5 * sacrum.canal_width + 8.0), -0.5 * sacrum.body_depth - 6.0, z - 8.0])
+        posterior = np.array([side * (0.5 * sacrum.canal_width + 6.0), sacrum.posterior_wall_y + 40.0, z - 2.0])
         channels[side_name] = [(inner, anterior, radius), (inner, posterior, radius * 0.75)]
     return channels

@@ -128,6 +128,8 @@ class FacetJoint:
     angle_deg: float
     half_length: float
     half_height: float
+    #: How far the superior process reaches below the joint, into its bone (mm).
+    process_extra_down: float = 6.0
 
     def axes(self) -> np.ndarray:
         """Rows: u along the joint line (posterolateral), n normal (posteromedial), z."""
@@ -136,8 +138,9 @@ class FacetJoint:
         n = np.array([-self.side * np.cos(a), np.sin(a), 0.0])
         return np.array([u, n, [0.0, 0.0, 1.0]])
 
-    def superior_process(self, points: np.ndarray, thickness: float = 6.0, extra_down: float = 6.0) -> np.ndarray:
+    def superior_process(self, points: np.ndarray, thickness: float = 6.0) -> np.ndarray:
         """The superior articular process: a block on the anterolateral side of the joint."""
+        extra_down = self.process_extra_down
         u, n, z = self.axes()
         center = self.center - n * (0.5 * FACET_GAP_MM + 0.5 * thickness) - z * 0.5 * extra_down
         half = (self.half_length, 0.5 * thickness, self.half_height + 0.5 * extra_down)
@@ -155,9 +158,10 @@ def _body(points: np.ndarray, shape: VertebraShape, concavity_mm: float = 1.5) -
     """Vertebral body: elliptic footprint flattened posteriorly, wedged concave endplates."""
     x, y, z = points.T
     a, b = 0.5 * shape.body_width, 0.5 * shape.body_depth
+    # Elliptic footprint whose front is at -b, cut flat at the posterior wall (+b).
     # Waist: the walls are about 1.5 mm concave at mid-height.
     waist = 1.0 - 0.06 * np.clip(1.0 - (2.0 * z / shape.mid_height) ** 2, 0.0, 1.0)
-    footprint = sdf.ellipse_2d(x, y + 3.0, a * waist, (b + 3.0) * waist)
+    footprint = sdf.ellipse_2d(x, y - 3.0, a * waist, (b + 3.0) * waist)
     footprint = sdf.smooth_intersection(footprint, y - shape.posterior_wall_y, 3.0)
     slope = shape.endplate_slope
     norm = np.sqrt(1.0 + slope**2)
@@ -178,9 +182,10 @@ def _pedicles(points: np.ndarray, shape: VertebraShape) -> np.ndarray:
     for side in (1, -1):
         along = np.array([side * np.sin(angle), np.cos(angle), 0.0])
         across = np.array([side * np.cos(angle), -np.sin(angle), 0.0])
-        center = np.array([side * shape.pedicle_center_x, shape.isthmus_y, shape.pedicle_center_z])
+        # From 4 mm behind the isthmus to 12 mm in front of it: well into the body.
+        center = np.array([side * shape.pedicle_center_x, shape.isthmus_y, shape.pedicle_center_z]) - along * 4.0
         radius = 0.45 * min(shape.pedicle_width, shape.pedicle_height)
-        half = (0.5 * shape.pedicle_width, 10.0, 0.5 * shape.pedicle_height)
+        half = (0.5 * shape.pedicle_width, 12.0, 0.5 * shape.pedicle_height)
         parts.append(sdf.rounded_box(points, center, half, np.array([across, along, [0, 0, 1.0]]), radius))
     return np.minimum(*parts)
 
@@ -283,6 +288,12 @@ def lumbar_vertebra_distance(points: np.ndarray, shape: VertebraShape, superior_
     for joint in inferior_joints:
         posterior = sdf.smooth_union(posterior, joint.inferior_process(points_below), FILLET_MM)
     bone = sdf.smooth_union(body, posterior, FILLET_MM)
+    # The joint space is kept whatever else is near it: this bone stays clear of the articular
+    # processes it faces across its joints, by the joint gap.
+    for joint in inferior_joints:
+        bone = sdf.subtract(bone, joint.superior_process(points_below) - FACET_GAP_MM)
+    for joint in superior_joints:
+        bone = sdf.subtract(bone, joint.inferior_process(points) - FACET_GAP_MM)
     return sdf.subtract(bone, canal_distance(points, shape))
 
 
@@ -315,9 +326,10 @@ class SacrumShape:
 
     def superior_joint(self, side: int, disc_above_mm: float) -> FacetJoint:
         z_low = self.ala_top_z
-        z_high = 0.5 * self.body_height + 0.5 * disc_above_mm + 8.0
+        # Its tip stays below the L5 ganglion, which lies in front of it in the L5-S1 foramen.
+        z_high = 0.5 * self.body_height + 0.5 * disc_above_mm + 5.0
         center = np.array([side * (self.pedicle_center_x + 1.0), self.posterior_wall_y + 15.0, 0.5 * (z_low + z_high)])
-        return FacetJoint(side, center, self.facet_angle_deg, 8.0, 0.5 * (z_high - z_low))
+        return FacetJoint(side, center, self.facet_angle_deg, 8.0, 0.5 * (z_high - z_low), process_extra_down=10.0)
 
     def sacral_canal(self, points: np.ndarray) -> np.ndarray:
         x, y, z = points.T
@@ -338,7 +350,7 @@ def sacrum_distance(points: np.ndarray, shape: SacrumShape, superior_joints: lis
     x, y, z = points.T
     w, d, h = shape.body_width, shape.body_depth, shape.body_height
     # S1 body: elliptic footprint flattened posteriorly, flat superior endplate.
-    footprint = sdf.smooth_intersection(sdf.ellipse_2d(x, y + 3.0, 0.5 * w, 0.5 * d + 3.0), y - 0.5 * d, 3.0)
+    footprint = sdf.smooth_intersection(sdf.ellipse_2d(x, y - 3.0, 0.5 * w, 0.5 * d + 3.0), y - 0.5 * d, 3.0)
     body = sdf.smooth_intersection(footprint, np.maximum(z - 0.5 * h, -0.5 * h - 6.0 - z), 1.5)
     dish = sdf.ellipsoid(points, np.array([0.0, 0.0, 0.5 * h + 8.5]), (0.36 * w, 0.36 * d, 10.0))
     body = sdf.smooth_subtract(body, dish, 1.0)
@@ -369,7 +381,14 @@ def sacrum_distance(points: np.ndarray, shape: SacrumShape, superior_joints: lis
                         np.array([0.0, 0.5 * d + 24.0, -0.5 * h - 38.0]), 3.5)
     bone = sdf.smooth_union(bone, crest, 3.0)
     for joint in superior_joints:
-        bone = sdf.smooth_union(bone, joint.superior_process(points, extra_down=10.0), FILLET_MM)
+        bone = sdf.smooth_union(bone, joint.superior_process(points), FILLET_MM)
+    # The L5-S1 interlaminar space: the top of the posterior plate between the superior
+    # articular processes is lower, under the L5 laminae.
+    window = sdf.rounded_box(points, np.array([0.0, 0.5 * d + 30.0, shape.ala_top_z + 4.0]),
+                             (shape.pedicle_center_x - 4.0, 20.0, 9.0), None, 3.0)
+    bone = sdf.smooth_subtract(bone, window, 2.0)
+    for joint in superior_joints:  # keep the joint space to L5's inferior processes
+        bone = sdf.subtract(bone, joint.inferior_process(points) - FACET_GAP_MM)
     bone = sdf.subtract(bone, shape.sacral_canal(points))
     for start, end, radius in nerve_channels:
         bone = sdf.smooth_subtract(bone, sdf.capsule(points, start, end, radius), 1.0)

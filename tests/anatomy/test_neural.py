@@ -1,0 +1,162 @@
+"""Nerves of the default patient against its bones: targets on their landmarks, nothing in bone.
+
+References (``shared/reference/anatomy.md`` §2):
+
+- The Ln medial branch (L1-L4) crosses the root of the transverse process of L(n+1) hugging the
+  neck of its superior articular process: the SAP-TP junction of L(n+1) is its fluoroscopic
+  target (Saito et al. 2013; Zhang et al. 2015; procedure guides). Its diameter is < 2 mm
+  (Cohen et al. 2011), so its surface must pass within 2 mm of the landmark.
+- The L5 dorsal ramus runs in the groove between the sacral ala and the root of the S1 superior
+  articular process (Bogduk's description).
+- The dorsal root ganglia of L1-L4 lie in the medial foraminal zone, L5 in the lateral zone
+  (Silverstein et al. 2015): under the pedicle of their own level, above the pedicle of the level
+  below, behind the body and disc.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.helpers import BONES, LUMBAR, SIDES, local_point, min_bone_distance, record
+
+NEXT = {"L1": "L2", "L2": "L3", "L3": "L4", "L4": "L5", "L5": "sacrum"}
+NERVE_KINDS = ("root", "ganglion", "ventral_ramus", "dorsal_ramus", "medial_branch")
+TARGET_DISTANCE_MM = 2.0
+
+# Probes around a junction landmark, in the frame of the bone that carries it, as
+# (lateral, anteroposterior, cranial) offsets in mm; "lateral" is away from the midline.
+#: 4 mm lateral, 3 mm below: in the transverse process (or the sacral ala).
+BELOW_LATERAL = (4.0, 0.0, -3.0)
+#: 3 mm medial, 5 mm above: in the superior articular process.
+ABOVE_MEDIAL = (-3.0, 0.0, 5.0)
+#: 5 mm lateral, 4 mm above: in the concave corner between the two, outside bone.
+ABOVE_LATERAL = (5.0, 0.0, 4.0)
+
+
+def _probe(scene, layout, bone: str, landmark: str, side: str) -> dict[str, float]:
+    """Signed distance to ``bone`` at the three probes around ``landmark`` (mm)."""
+    pose = layout.poses[bone]
+    center = local_point(scene, landmark, pose)
+    sign = np.array([SIDES[side], 1.0, 1.0])
+    result = {}
+    for name, offset in (("below_lateral", BELOW_LATERAL), ("above_medial", ABOVE_MEDIAL),
+                         ("above_lateral", ABOVE_LATERAL)):
+        point = pose.patient_from_local((center + sign * np.array(offset))[None])
+        result[name] = float(scene.signed_distance(bone, point)[0])
+    return result
+
+
+def _assert_corner(probes: dict[str, float], bone: str, landmark: str, lower_part: str) -> None:
+    problems = []
+    if probes["below_lateral"] >= 0:
+        problems.append(f"4 mm lateral / 3 mm below is outside {bone} ({probes['below_lateral']:+.2f} mm): no {lower_part} there")
+    if probes["above_medial"] >= 0:
+        problems.append(f"3 mm medial / 5 mm above is outside {bone} ({probes['above_medial']:+.2f} mm): no superior articular process there")
+    if probes["above_lateral"] <= 0:
+        problems.append(f"5 mm lateral / 4 mm above is inside {bone} ({probes['above_lateral']:+.2f} mm): no corner there")
+    assert not problems, f"{landmark}: " + "; ".join(problems)
+
+
+# -- medial branches of L1-L4 on the SAP-TP junction of the level below --------------------------
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("level", LUMBAR[:4])
+def test_medial_branch_passes_the_sap_tp_junction_below(default_scene, level, side):
+    landmark = f"sap_tp_junction_{NEXT[level]}_{side}"
+    distance = float(default_scene.signed_distance(f"medial_branch_{level}_{side}", default_scene.landmark(landmark))[0])
+    ok = distance <= TARGET_DISTANCE_MM
+    record("medial branch to SAP-TP junction below", f"{level} {side}", distance, "<= 2 mm (§2, Cohen 2011)", ok)
+    assert ok, f"medial_branch_{level}_{side} passes {distance:.2f} mm from {landmark} (at most 2 mm)"
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("level", LUMBAR[1:])
+def test_sap_tp_junction_landmark_is_at_the_junction(default_scene, layout, level, side):
+    """TP bone below-lateral of the landmark, SAP bone above-medial, free corner above-lateral."""
+    landmark = f"sap_tp_junction_{level}_{side}"
+    probes = _probe(default_scene, layout, level, landmark, side)
+    on_surface = float(default_scene.signed_distance(level, default_scene.landmark(landmark))[0])
+    record("SAP-TP junction probes (TP / SAP / corner)", f"{level} {side}",
+           f"{probes['below_lateral']:+.1f}/{probes['above_medial']:+.1f}/{probes['above_lateral']:+.1f}",
+           "- / - / + (inside, inside, outside)",
+           probes["below_lateral"] < 0 < probes["above_lateral"] and probes["above_medial"] < 0)
+    assert abs(on_surface) < 0.5, f"{landmark} is {on_surface:+.2f} mm from the surface of {level}"
+    _assert_corner(probes, level, landmark, "transverse process")
+
+
+# -- L5 dorsal ramus in the ala-SAP groove ------------------------------------------------------
+@pytest.mark.parametrize("side", SIDES)
+def test_l5_dorsal_ramus_runs_in_the_ala_sap_groove(default_scene, side):
+    landmark = f"ala_sap_groove_{side}"
+    distance = float(default_scene.signed_distance(f"dorsal_ramus_L5_{side}", default_scene.landmark(landmark))[0])
+    ok = distance <= TARGET_DISTANCE_MM
+    record("L5 dorsal ramus to ala-SAP groove", side, distance, "<= 2 mm (§2, Bogduk)", ok)
+    assert ok, f"dorsal_ramus_L5_{side} passes {distance:.2f} mm from {landmark} (at most 2 mm)"
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_ala_sap_groove_landmark_is_in_the_groove(default_scene, layout, side):
+    """Sacral ala below-lateral of the landmark, S1 SAP above-medial, free groove above-lateral."""
+    landmark = f"ala_sap_groove_{side}"
+    probes = _probe(default_scene, layout, "sacrum", landmark, side)
+    on_surface = float(default_scene.signed_distance("sacrum", default_scene.landmark(landmark))[0])
+    record("ala-SAP groove probes (ala / SAP / groove)", side,
+           f"{probes['below_lateral']:+.1f}/{probes['above_medial']:+.1f}/{probes['above_lateral']:+.1f}",
+           "- / - / + (inside, inside, outside)",
+           probes["below_lateral"] < 0 < probes["above_lateral"] and probes["above_medial"] < 0)
+    assert abs(on_surface) < 0.5, f"{landmark} is {on_surface:+.2f} mm from the surface of the sacrum"
+    _assert_corner(probes, "sacrum", landmark, "sacral ala")
+
+
+# -- dorsal root ganglia in their foramina --------------------------------------------------------
+FORAMEN_LIMITS_MM = {"up": 20.0, "down": 25.0, "anterior": 15.0}
+
+
+def _first_hit(scene, start: np.ndarray, direction: np.ndarray, length: float, candidates: list[str]):
+    crossings = [c for c in scene.segment_crossings(start, start + direction * length) if c.structure_id in candidates]
+    return (crossings[0].structure_id, crossings[0].entry_mm) if crossings else (None, None)
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("level", LUMBAR)
+def test_ganglion_lies_in_its_foramen(default_scene, layout, level, side):
+    """From the ganglion centre: the pedicle of Ln above, the bone below under it, body or disc in front."""
+    ganglion = default_scene.structure(f"ganglion_{level}_{side}")
+    center = ganglion.field.points_mm.mean(axis=0)
+    axes = layout.poses[level].rotation  # columns: local x, y, z in the patient frame
+    lower = NEXT[level]
+    discs = [d for d in default_scene.ids(kind="disc")]
+    problems, figures = [], []
+    for name, direction, wanted, candidates in (
+        ("up", axes[:, 2], [level], list(BONES)),
+        ("down", -axes[:, 2], [lower], list(BONES)),
+        ("anterior", -axes[:, 1], [level, *discs], [*BONES, *discs]),
+    ):
+        limit = FORAMEN_LIMITS_MM[name]
+        hit, depth = _first_hit(default_scene, center, direction, 40.0, candidates)
+        figures.append(f"{name} {hit or 'nothing'} {depth if depth is None else round(depth, 1)}")
+        if hit not in wanted or depth > limit:
+            problems.append(f"{name}: first hit {hit or 'nothing within 40 mm'}"
+                            + (f" at {depth:.1f} mm" if depth is not None else "")
+                            + f" (wanted {' or '.join(wanted) if name != 'anterior' else level + ' body or a disc'} within {limit:g} mm)")
+    clearance, bone = min_bone_distance(default_scene, ganglion.mesh.vertices)
+    figures.append(f"bone clearance {clearance:.2f} ({bone})")
+    if clearance <= 0.0:
+        problems.append(f"ganglion mesh reaches {-clearance:.2f} mm into {bone}")
+    record("ganglion in foramen", f"{level} {side}", "; ".join(figures),
+           "up<=20 same level, down<=25 level below, anterior<=15 body/disc, clearance>0", not problems)
+    assert not problems, f"ganglion_{level}_{side}: " + "; ".join(problems)
+
+
+# -- no nerve inside bone ---------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", NERVE_KINDS)
+def test_nerves_stay_out_of_bone(default_scene, kind):
+    """Every vertex of every nerve of this kind lies outside every bone."""
+    offenders = []
+    for structure_id in default_scene.ids(kind=kind):
+        clearance, bone = min_bone_distance(default_scene, default_scene.structure(structure_id).mesh.vertices)
+        record(f"{kind} clearance from bone", structure_id, clearance, "> 0 mm", clearance > 0.0)
+        if clearance <= 0.0:
+            offenders.append(f"{structure_id} {-clearance:.2f} mm into {bone}")
+    assert default_scene.ids(kind=kind), f"no {kind} in the scene"
+    assert not offenders, f"{kind}s inside bone: " + ", ".join(offenders)
