@@ -92,9 +92,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                           kinds=("vertebra", "sacrum", "disc", "dural_sac", "root", "ganglion", "ventral_ramus",
                                  "dorsal_ramus", "medial_branch", "artery", "vein"),
                           title="Default patient: lateral view from the right"),
-        render_structures(structures, out / "patient_back.png", view="posterior_oblique",
-                          kinds=("vertebra", "sacrum", "medial_branch", "dorsal_ramus", "muscle", "skin"),
-                          opacity={"skin": 0.25, "muscle": 0.35}, title="Back, muscles and targets"),
     ]
     (out / "inventory.json").write_text(json.dumps(info, indent=1) + "\n")
     print("Pictures:")

@@ -160,27 +160,31 @@ class TubeField:
     def closest_centerline_points(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Closest centreline point, its arc-length position (mm) and the signed distance (mm)."""
         points = np.asarray(points, dtype=float)
-        a, b = self.points_mm[:-1], self.points_mm[1:]
-        ra, rb = self.radii_mm[:-1], self.radii_mm[1:]
+        a = self.points_mm[:-1]
+        axis = np.diff(self.points_mm, axis=0)
+        length_sq = np.maximum(np.einsum("ij,ij->i", axis, axis), 1e-12)
+        r_start, r_change = self.radii_mm[:-1], np.diff(self.radii_mm)
         # The closest segment touches the nearest vertex (centrelines are smooth and densely
         # sampled, with bends wider than the tube): check the two segments that meet there.
-        k = 1
-        _, nearest = self._tree.query(points, k=k)  # type: ignore[attr-defined]
-        nearest = np.asarray(nearest).reshape(len(points), -1)
-        candidates = np.concatenate([nearest - 1, nearest], axis=1)
-        candidates = np.clip(candidates, 0, len(a) - 1)
-        seg_a, seg_b = a[candidates], b[candidates]
-        axis = seg_b - seg_a
-        length_sq = np.einsum("nkj,nkj->nk", axis, axis)
-        t = np.clip(np.einsum("nkj,nkj->nk", points[:, None, :] - seg_a, axis) / np.maximum(length_sq, 1e-12), 0, 1)
-        foot = seg_a + t[..., None] * axis
-        distance = np.linalg.norm(points[:, None, :] - foot, axis=2) - (ra[candidates] + t * (rb - ra)[candidates])
-        best = np.argmin(distance, axis=1)
-        rows = np.arange(len(points))
-        cumulative = np.concatenate([[0.0], np.cumsum(np.sqrt(np.einsum("ij,ij->i", b - a, b - a)))])
-        segment = candidates[rows, best]
-        arc = cumulative[segment] + t[rows, best] * np.sqrt(length_sq[rows, best])
-        return foot[rows, best], arc, distance[rows, best]
+        _, nearest = self._tree.query(points, workers=-1)  # type: ignore[attr-defined]
+        best_distance = np.full(len(points), np.inf)
+        best_segment = np.zeros(len(points), dtype=np.intp)
+        best_t = np.zeros(len(points))
+        for segment in (np.maximum(nearest - 1, 0), np.minimum(nearest, len(a) - 1)):
+            start, direction = a[segment], axis[segment]
+            rel = points - start
+            t = np.clip((rel[:, 0] * direction[:, 0] + rel[:, 1] * direction[:, 1] + rel[:, 2] * direction[:, 2])
+                        / length_sq[segment], 0.0, 1.0)
+            dx = rel[:, 0] - t * direction[:, 0]
+            dy = rel[:, 1] - t * direction[:, 1]
+            dz = rel[:, 2] - t * direction[:, 2]
+            distance = np.sqrt(dx * dx + dy * dy + dz * dz) - (r_start[segment] + t * r_change[segment])
+            better = distance < best_distance
+            best_distance[better], best_segment[better], best_t[better] = distance[better], segment[better], t[better]
+        foot = a[best_segment] + best_t[:, None] * axis[best_segment]
+        cumulative = np.concatenate([[0.0], np.cumsum(np.sqrt(length_sq))])
+        arc = cumulative[best_segment] + best_t * np.sqrt(length_sq[best_segment])
+        return foot, arc, best_distance
 
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
         """Signed distance in mm at ``points`` (shape (n, 3), mm)."""

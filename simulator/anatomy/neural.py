@@ -206,10 +206,12 @@ def build_nerves(layout: SpineLayout, sac: DuralSac, landmarks: dict[str, np.nda
             # Spinal nerve just outside the foramen, where the rami part.
             exit_local = ganglion_end + np.array([side * 4.0, -1.0, -3.0])
             exit_point = pose.patient_from_local(exit_local[None])[0]
-            ventral_local = np.array([ganglion_end, exit_local,
-                                      exit_local + np.array([side * 10.0, -10.0, -10.0]),
-                                      exit_local + np.array([side * 20.0, -24.0, -24.0]),
-                                      exit_local + np.array([side * 28.0, -34.0, -42.0])])
+            if level != "L5":  # laterally and down into the psoas
+                course = [(10.0, -10.0, -10.0), (20.0, -24.0, -24.0), (28.0, -34.0, -42.0)]
+            else:  # forwards over the sacral ala into the pelvis (the lumbosacral trunk)
+                course = [(6.0, -14.0, -6.0), (10.0, -28.0, -18.0), (10.0, -38.0, -40.0)]
+            ventral_local = np.array([ganglion_end, exit_local] + [exit_local + np.array([side * dx, dy, dz])
+                                                                   for dx, dy, dz in course])
             ventral = clear(smooth_path(pose.patient_from_local(ventral_local), 1.0), bone, root_r + 0.4)
             nerves.append(NerveSpec(f"ventral_ramus_{level}_{side_name}", "ventral_ramus", level, side_name,
                                     ventral, np.full(len(ventral), root_r * 0.9)))

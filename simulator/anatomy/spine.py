@@ -47,6 +47,11 @@ class SpineLayout:
     superior_joints: dict[str, list[FacetJoint]]
     #: S1 foramina per side, as (start, end, radius) capsules in the sacrum frame.
     sacral_channels_by_side: dict[str, list[tuple[np.ndarray, np.ndarray, float]]]
+    #: Each bone's facet joints at size factor 1, fitted in the neutral posture (default
+    #: lordosis, no scoliosis): bone shapes do not depend on posture, only joint engagement.
+    unit_joints: dict[str, list[FacetJoint]]
+    #: Neutral-posture pose of each bone in the frame of the bone below, at size factor 1.
+    unit_lower_from: dict[str, Pose]
 
     def lower_bone(self, bone: str) -> str:
         return BONES[BONES.index(bone) + 1]
@@ -70,16 +75,19 @@ class SpineLayout:
         near = np.all((points_lower >= low) & (points_lower <= high), axis=1)
         if near.any():
             neighbour = self._own_distance_local(lower, points_lower[near])
-            distance[near] = np.maximum(distance[near], BONE_CLEARANCE_MM - neighbour)
+            distance[near] = np.maximum(distance[near], BONE_CLEARANCE_MM * self.parameters.size_scale - neighbour)
         return distance
 
     def _own_distance_local(self, bone: str, points_local: np.ndarray) -> np.ndarray:
+        # Evaluated at size factor 1 on coordinates divided by the scale: every length scales.
+        scale = self.parameters.size_scale
+        unit_points = points_local / scale
         if bone == "sacrum":
-            channels = [c for side in self.sacral_channels_by_side.values() for c in side]
-            return sacrum_distance(points_local, self.sacrum, self.superior_joints["sacrum"], channels)
+            channels = [(a / scale, b / scale, r / scale) for side in self.sacral_channels_by_side.values() for a, b, r in side]
+            return scale * sacrum_distance(unit_points, self.sacrum.unit(), self.unit_joints["sacrum"], channels)
         lower = self.lower_bone(bone)
-        return lumbar_vertebra_distance(points_local, self.shapes[bone], self.superior_joints[bone],
-                                        self.superior_joints[lower], self.lower_from(bone))
+        return scale * lumbar_vertebra_distance(unit_points, self.shapes[bone].unit(), self.unit_joints[bone],
+                                                self.unit_joints[lower], self.unit_lower_from[bone])
 
     def local_box(self, bone: str) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
         """A box (mm, the bone's own frame) that contains the whole bone."""
@@ -132,19 +140,14 @@ class SpineLayout:
         return disc
 
     def _body_only(self, bone: str, points: np.ndarray) -> np.ndarray:
-        from simulator.anatomy.vertebra import _body  # the body alone bounds the disc
+        """Distance to the vertebral body alone (the disc ends at its surface), same scaling rule."""
+        from simulator.anatomy.vertebra import _body, _sacral_body
 
-        local = self.poses[bone].local_from_patient(points)
+        scale = self.parameters.size_scale
+        unit_local = self.poses[bone].local_from_patient(points) / scale
         if bone == "sacrum":
-            s = self.sacrum
-            footprint = sdf.smooth_intersection(sdf.ellipse_2d(local[:, 0], local[:, 1] - 3.0, 0.5 * s.body_width,
-                                                               0.5 * s.body_depth + 3.0), local[:, 1] - 0.5 * s.body_depth, 3.0)
-            body = sdf.smooth_intersection(footprint, np.maximum(local[:, 2] - 0.5 * s.body_height,
-                                                                 -0.5 * s.body_height - local[:, 2]), 1.5)
-            dish = sdf.ellipsoid(local, np.array([0.0, 0.0, 0.5 * s.body_height + 8.5]),
-                                 (0.36 * s.body_width, 0.36 * s.body_depth, 10.0))
-            return sdf.smooth_subtract(body, dish, 1.0)
-        return _body(local, self.shapes[bone])
+            return scale * _sacral_body(unit_local, self.sacrum.unit())
+        return scale * _body(unit_local, self.shapes[bone].unit())
 
     @staticmethod
     def _disc_bones(disc: str) -> tuple[str, str]:
@@ -158,7 +161,29 @@ def build_layout(parameters: PatientParameters) -> SpineLayout:
     shapes = {level: VertebraShape.from_morphometry(MORPHOMETRY[level], scale) for level in LUMBAR_LEVELS}
     sacrum = SacrumShape.from_morphometry(SACRUM, shapes["L5"], scale)
     disc_heights = {disc: MORPHOMETRY[disc.split("_")[1]].disc_height_below_mm * scale for disc in DISCS}
+    poses = _chain(parameters, shapes, sacrum, disc_heights)
 
+    # Joints are fitted once, at size 1 in the neutral posture.
+    unit_shapes = {level: shape.unit() for level, shape in shapes.items()}
+    unit_sacrum = sacrum.unit()
+    unit_discs = {disc: height / scale for disc, height in disc_heights.items()}
+    neutral = _chain(PatientParameters(), unit_shapes, unit_sacrum, unit_discs)
+    unit_joints = {}
+    for index, bone in enumerate(BONES):
+        above = BONES[index - 1] if index else None
+        disc_above = unit_discs[f"disc_{above}_{'S1' if bone == 'sacrum' else bone}"] if above else 9.0
+        owner = unit_sacrum if bone == "sacrum" else unit_shapes[bone]
+        unit_joints[bone] = [owner.superior_joint(side, disc_above) for side in (1, -1)]
+    unit_lower_from = {upper: neutral[lower].inverse().compose(neutral[upper]) for upper, lower in zip(BONES[:-1], BONES[1:])}
+    superior = {bone: [joint.scaled(scale) for joint in joints] for bone, joints in unit_joints.items()}
+    channels = {side: [(a * scale, b * scale, r * scale) for a, b, r in capsules]
+                for side, capsules in sacral_channels(unit_sacrum).items()}
+    return SpineLayout(parameters, shapes, sacrum, poses, disc_heights, superior, channels, unit_joints, unit_lower_from)
+
+
+def _chain(parameters: PatientParameters, shapes: dict[str, VertebraShape], sacrum: SacrumShape,
+           disc_heights: dict[str, float]) -> dict[str, Pose]:
+    """Poses of the bones: L3 upright at the origin, the others placed up and down the chain."""
     # Sagittal tilt of each bone relative to L3 (positive = top tilted anteriorly), from the
     # segment angles below each level.
     segment = {level: parameters.lordosis_deg * MORPHOMETRY[level].lordosis_share for level in LUMBAR_LEVELS}
@@ -191,24 +216,17 @@ def build_layout(parameters: PatientParameters) -> SpineLayout:
         centers[upper] = (centers[lower] - rotations[lower] @ down * (half_height(lower) + 0.5 * disc)
                           - rotations[upper] @ down * (0.5 * disc + half_height(upper)))
     shift = np.array([centers["sacrum"][0], 0.0, 0.0])
-    poses = {b: Pose(rotations[b], centers[b] - shift) for b in BONES}
-
-    superior = {}
-    for index, bone in enumerate(BONES):
-        above = BONES[index - 1] if index else None
-        disc_above = disc_heights[f"disc_{above}_{'S1' if bone == 'sacrum' else bone}"] if above else 9.0 * scale
-        owner = sacrum if bone == "sacrum" else shapes[bone]
-        superior[bone] = [owner.superior_joint(side, disc_above) for side in (1, -1)]
-    return SpineLayout(parameters, shapes, sacrum, poses, disc_heights, superior, sacral_channels(sacrum, scale))
+    return {b: Pose(rotations[b], centers[b] - shift) for b in BONES}
 
 
-def sacral_channels(sacrum: SacrumShape, scale: float) -> dict[str, list[tuple[np.ndarray, np.ndarray, float]]]:
+def sacral_channels(sacrum: SacrumShape) -> dict[str, list[tuple[np.ndarray, np.ndarray, float]]]:
     """The S1 foramina as capsules in the sacrum frame: to the anterior and posterior foramen.
 
     Each channel starts at the side of the sacral canal (where the S1 root leaves it) and is
     wide enough for the root and its ganglion (foramen width 8.5 mm: Korean J Pain 2023).
     """
-    radius = max(0.5 * SACRUM.posterior_foramen_width_mm * scale, 0.5 * SACRUM.ganglion_width_mm * scale + 1.0)
+    scale = sacrum.scale
+    radius = max(0.5 * SACRUM.posterior_foramen_width_mm * scale, 0.5 * SACRUM.ganglion_width_mm * scale + 1.0 * scale)
     channels = {}
     z = -0.5 * sacrum.body_height - 4.0
     canal_depth = np.clip(sacrum.canal_depth - 0.08 * abs(z), 6.0, None)

@@ -15,7 +15,7 @@ Finally the canal is cut out, so canal width and depth are exactly the table's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -33,7 +33,13 @@ FACET_GAP_MM = 2.0
 
 @dataclass(frozen=True)
 class VertebraShape:
-    """Dimensions of one lumbar vertebra, already scaled to the patient (mm, degrees)."""
+    """Dimensions of one lumbar vertebra, already scaled to the patient (mm, degrees).
+
+    ``scale`` is the patient's size factor. The distance functions are evaluated on the
+    unit-scale shape (:meth:`unit`) in coordinates divided by ``scale``, so every length of the
+    bone, the built-in offsets included, scales exactly; the derived positions below apply the
+    same factor.
+    """
 
     level: str
     body_width: float
@@ -49,6 +55,7 @@ class VertebraShape:
     spinous_length: float
     spinous_height: float
     facet_angle_deg: float
+    scale: float = 1.0
 
     @classmethod
     def from_morphometry(cls, m: LevelMorphometry, scale: float) -> "VertebraShape":
@@ -57,8 +64,12 @@ class VertebraShape:
             m.body_height_anterior_mm * scale, m.pedicle_width_mm * scale, m.pedicle_height_mm * scale,
             m.pedicle_transverse_angle_deg, m.canal_width_mm * scale, m.canal_depth_mm * scale,
             m.transverse_span_mm * scale, m.spinous_length_mm * scale, m.spinous_height_mm * scale,
-            m.facet_angle_deg,
+            m.facet_angle_deg, scale,
         )
+
+    def unit(self) -> "VertebraShape":
+        """The same vertebra at size factor 1."""
+        return _unit(self)
 
     @property
     def mid_height(self) -> float:
@@ -76,7 +87,7 @@ class VertebraShape:
     @property
     def pedicle_center_z(self) -> float:
         """Pedicles sit in the upper half of the body, their roof 2 mm below the endplate."""
-        return 0.5 * self.mid_height - 2.0 - 0.5 * self.pedicle_height
+        return 0.5 * self.mid_height - 2.0 * self.scale - 0.5 * self.pedicle_height
 
     @property
     def pedicle_center_x(self) -> float:
@@ -85,32 +96,40 @@ class VertebraShape:
 
     @property
     def isthmus_y(self) -> float:
-        return self.posterior_wall_y + 5.0
+        return self.posterior_wall_y + 5.0 * self.scale
 
     @property
     def transverse_y(self) -> float:
         """y of the transverse process axis (anterior to the articular pillar)."""
-        return self.posterior_wall_y + (10.0 if self.level == "L5" else 9.0)
+        return self.posterior_wall_y + (10.0 if self.level == "L5" else 9.0) * self.scale
 
     @property
     def transverse_thickness(self) -> float:
         """Antero-posterior thickness; the L5 process is about twice as thick (Rädel & Paton 2024)."""
-        return 9.0 if self.level == "L5" else 5.0
+        return (9.0 if self.level == "L5" else 5.0) * self.scale
 
     @property
     def transverse_height(self) -> float:
-        return 12.0 if self.level == "L5" else 10.0
+        return (12.0 if self.level == "L5" else 10.0) * self.scale
 
     @property
     def transverse_center_z(self) -> float:
-        return self.pedicle_center_z - (2.0 if self.level == "L5" else 1.0)
+        return self.pedicle_center_z - (2.0 if self.level == "L5" else 1.0) * self.scale
 
     def superior_joint(self, side: int, disc_above_mm: float) -> "FacetJoint":
         """The facet joint above this vertebra (its superior articular process), in its frame."""
-        z_low = self.pedicle_center_z + 2.0
-        z_high = 0.5 * self.mid_height + 0.5 * disc_above_mm + 7.0
-        center = np.array([side * (self.pedicle_center_x + 1.0), self.posterior_wall_y + 15.0, 0.5 * (z_low + z_high)])
-        return FacetJoint(side, center, self.facet_angle_deg, 7.0, 0.5 * (z_high - z_low))
+        k = self.scale
+        z_low = self.pedicle_center_z + 2.0 * k
+        z_high = 0.5 * self.mid_height + 0.5 * disc_above_mm + 7.0 * k
+        center = np.array([side * (self.pedicle_center_x + 1.0 * k), self.posterior_wall_y + 15.0 * k, 0.5 * (z_low + z_high)])
+        return FacetJoint(side, center, self.facet_angle_deg, 7.0 * k, 0.5 * (z_high - z_low))
+
+
+def _unit(shape):
+    """A shape dataclass with every length divided by its scale, and scale 1."""
+    lengths = {f.name: getattr(shape, f.name) / shape.scale for f in fields(shape)
+               if isinstance(getattr(shape, f.name), float) and not f.name.endswith("_deg") and f.name != "scale"}
+    return replace(shape, **lengths, scale=1.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,6 +149,11 @@ class FacetJoint:
     half_height: float
     #: How far the superior process reaches below the joint, into its bone (mm).
     process_extra_down: float = 6.0
+
+    def scaled(self, factor: float) -> "FacetJoint":
+        """The same joint with every length multiplied by ``factor``."""
+        return FacetJoint(self.side, self.center * factor, self.angle_deg, self.half_length * factor,
+                          self.half_height * factor, self.process_extra_down * factor)
 
     def axes(self) -> np.ndarray:
         """Rows: u along the joint line (posterolateral), n normal (posteromedial), z."""
@@ -309,11 +333,16 @@ class SacrumShape:
     ala_span: float
     facet_angle_deg: float
     pedicle_center_x: float
+    scale: float = 1.0
 
     @classmethod
     def from_morphometry(cls, m: SacrumMorphometry, l5: VertebraShape, scale: float) -> "SacrumShape":
         return cls(m.body_width_mm * scale, m.body_depth_mm * scale, 28.0 * scale, l5.canal_width * 0.95,
-                   l5.canal_depth * 0.85, m.ala_span_mm * scale, m.facet_angle_deg, l5.pedicle_center_x)
+                   l5.canal_depth * 0.85, m.ala_span_mm * scale, m.facet_angle_deg, l5.pedicle_center_x, scale)
+
+    def unit(self) -> "SacrumShape":
+        """The same sacrum at size factor 1."""
+        return _unit(self)
 
     @property
     def posterior_wall_y(self) -> float:
@@ -322,14 +351,15 @@ class SacrumShape:
     @property
     def ala_top_z(self) -> float:
         """Height of the alae's upper surface next to the superior articular process."""
-        return 0.5 * self.body_height - 4.0
+        return 0.5 * self.body_height - 4.0 * self.scale
 
     def superior_joint(self, side: int, disc_above_mm: float) -> FacetJoint:
+        k = self.scale
         z_low = self.ala_top_z
         # Its tip stays below the L5 ganglion, which lies in front of it in the L5-S1 foramen.
-        z_high = 0.5 * self.body_height + 0.5 * disc_above_mm + 5.0
-        center = np.array([side * (self.pedicle_center_x + 1.0), self.posterior_wall_y + 15.0, 0.5 * (z_low + z_high)])
-        return FacetJoint(side, center, self.facet_angle_deg, 8.0, 0.5 * (z_high - z_low), process_extra_down=10.0)
+        z_high = 0.5 * self.body_height + 0.5 * disc_above_mm + 5.0 * k
+        center = np.array([side * (self.pedicle_center_x + 1.0 * k), self.posterior_wall_y + 15.0 * k, 0.5 * (z_low + z_high)])
+        return FacetJoint(side, center, self.facet_angle_deg, 8.0 * k, 0.5 * (z_high - z_low), process_extra_down=10.0 * k)
 
     def sacral_canal(self, points: np.ndarray) -> np.ndarray:
         x, y, z = points.T
@@ -338,6 +368,16 @@ class SacrumShape:
         width = np.clip(self.canal_width - 0.12 * np.maximum(-z, 0.0), 12.0, None)
         center_y = self.posterior_wall_y + 0.5 * depth + 0.15 * np.maximum(-z, 0.0)
         return sdf.ellipse_2d(x, y - center_y, 0.5 * width, 0.5 * depth)
+
+
+def _sacral_body(points: np.ndarray, shape: SacrumShape) -> np.ndarray:
+    """S1 body: elliptic footprint flattened posteriorly, flat concave superior endplate."""
+    x, y, z = points.T
+    w, d, h = shape.body_width, shape.body_depth, shape.body_height
+    footprint = sdf.smooth_intersection(sdf.ellipse_2d(x, y - 3.0, 0.5 * w, 0.5 * d + 3.0), y - 0.5 * d, 3.0)
+    body = sdf.smooth_intersection(footprint, np.maximum(z - 0.5 * h, -0.5 * h - 6.0 - z), 1.5)
+    dish = sdf.ellipsoid(points, np.array([0.0, 0.0, 0.5 * h + 8.5]), (0.36 * w, 0.36 * d, 10.0))
+    return sdf.smooth_subtract(body, dish, 1.0)
 
 
 def sacrum_distance(points: np.ndarray, shape: SacrumShape, superior_joints: list[FacetJoint],
@@ -349,11 +389,7 @@ def sacrum_distance(points: np.ndarray, shape: SacrumShape, superior_joints: lis
     """
     x, y, z = points.T
     w, d, h = shape.body_width, shape.body_depth, shape.body_height
-    # S1 body: elliptic footprint flattened posteriorly, flat superior endplate.
-    footprint = sdf.smooth_intersection(sdf.ellipse_2d(x, y - 3.0, 0.5 * w, 0.5 * d + 3.0), y - 0.5 * d, 3.0)
-    body = sdf.smooth_intersection(footprint, np.maximum(z - 0.5 * h, -0.5 * h - 6.0 - z), 1.5)
-    dish = sdf.ellipsoid(points, np.array([0.0, 0.0, 0.5 * h + 8.5]), (0.36 * w, 0.36 * d, 10.0))
-    body = sdf.smooth_subtract(body, dish, 1.0)
+    body = _sacral_body(points, shape)
 
     # Lateral masses and alae: a plate that curves backwards as it descends (sacral
     # kyphosis), wide at the alae, narrowing quickly below them and tapering to the apex.

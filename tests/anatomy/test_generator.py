@@ -66,12 +66,17 @@ def test_shipped_assets_are_what_the_generator_makes(generated_default, shipped)
 
 
 def _bone_shape_change_mm(a, b, bone: str, layout_a, layout_b) -> float:
-    """How much a bone's shape differs once each is put back in its own local frame (mm)."""
+    """How much a bone's shape differs once each is put back in its own local frame (mm).
+
+    The 99th percentile of vertex displacement: a bone keeps its shape, but where a posture
+    brings two bones together the upper one yields (1 mm clearance), which trims a small
+    patch of its articular process or lamina.
+    """
     va = layout_a.poses[bone].local_from_patient(a.structures[bone].mesh.vertices)
     vb = layout_b.poses[bone].local_from_patient(b.structures[bone].mesh.vertices)
     from scipy.spatial import cKDTree
 
-    return float(max(cKDTree(vb).query(va)[0].max(), cKDTree(va).query(vb)[0].max()))
+    return float(max(np.percentile(cKDTree(vb).query(va)[0], 99), np.percentile(cKDTree(va).query(vb)[0], 99)))
 
 
 @pytest.mark.parametrize("variant", ["fat"], indirect=True)
@@ -79,15 +84,32 @@ def test_fat_variant_thickens_fat_and_moves_only_the_skin(variant, generated_def
     base, fat = Scene(generated_default), Scene(variant)
     from simulator.anatomy.measure import skin_depth_mm
 
+    def vertical_obliquity(scene: Scene, landmark: str) -> float:
+        """1 / cos of the angle between the skin's normal and the vertical, above a landmark."""
+        target = scene.landmark(landmark)
+        entry = target + np.array([0.0, skin_depth_mm(scene, landmark), 0.0])
+        h = 0.5
+        gradient = np.array([(scene.signed_distance("body", entry + e) - scene.signed_distance("body", entry - e))[0]
+                             for e in np.eye(3) * h]) / (2 * h)
+        return float(np.linalg.norm(gradient) / abs(gradient[1]))
+
     for landmark in ("sap_tp_junction_L4_left", "sap_tp_junction_L5_right"):
-        # 45 mm of fat instead of 15: the target lies 30 mm deeper (±3 mm: the envelope is smooth).
-        assert skin_depth_mm(fat, landmark) - skin_depth_mm(base, landmark) == pytest.approx(30.0, abs=3.0)
-    # Fat layer thickness measured straight back over L4, lateral to the midline.
-    start = base.landmark("pedicle_L4_left") + np.array([15.0, 0.0, 0.0])
+        # 45 mm of fat instead of 15: along the skin's normal the target is 30 mm deeper.
+        # Straight down through the sloping, convex back it is at least that, and about
+        # 30 mm / cos(slope) plus the convexity's share (a few mm).
+        deeper = skin_depth_mm(fat, landmark) - skin_depth_mm(base, landmark)
+        assert 30.0 <= deeper <= 30.0 * vertical_obliquity(fat, landmark) + 4.0
+    # Fat layer thickness along the skin's normal, over L4 lateral to the midline.
     for scene, expected in ((base, 15.0), (fat, 45.0)):
+        start = scene.landmark("pedicle_L4_left") + np.array([15.0, 0.0, 0.0])
         crossings = scene.segment_crossings(start + np.array([0, 300.0, 0]), start)
         fat_layer = next(c for c in crossings if c.structure_id == "subcutaneous_fat")
-        assert fat_layer.length_mm == pytest.approx(expected, abs=1.5)
+        entry = start + np.array([0, 300.0, 0]) + np.array([0, -1.0, 0]) * fat_layer.entry_mm
+        h = 0.5
+        gradient = np.array([(scene.signed_distance("body", entry + e) - scene.signed_distance("body", entry - e))[0]
+                             for e in np.eye(3) * h]) / (2 * h)
+        normal_cosine = abs(gradient[1]) / np.linalg.norm(gradient)
+        assert fat_layer.length_mm * normal_cosine == pytest.approx(expected, abs=1.5)
     # Bones, discs and nerves do not move.
     for structure_id in ("L4", "sacrum", "disc_L4_L5", "medial_branch_L4_right", "root_L5_left", "aorta"):
         assert np.array_equal(variant.structures[structure_id].mesh.vertices, generated_default.structures[structure_id].mesh.vertices)
