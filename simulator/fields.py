@@ -19,7 +19,7 @@ import numpy as np
 from scipy.ndimage import map_coordinates
 from scipy.spatial import cKDTree
 
-__all__ = ["Field", "GridField", "TubeField", "ShellField", "Bounds", "sample_grid", "QUANTUM_MM"]
+__all__ = ["Field", "GridField", "TubeField", "ShellField", "LayerField", "Bounds", "sample_grid", "QUANTUM_MM"]
 
 #: Stored grid values are whole multiples of this (mm).
 QUANTUM_MM = 0.01
@@ -190,6 +190,25 @@ class TubeField:
         """Signed distance in mm at ``points`` (shape (n, 3), mm)."""
         return self.closest_centerline_points(points)[2]
 
+
+
+@dataclass(frozen=True, eq=False)
+class LayerField:
+    """The layer between two nested surfaces: inside ``outer`` below ``outer_level_mm`` and
+    outside ``inner`` (the subcutaneous fat, between the skin and the muscles).
+    """
+
+    outer: GridField
+    outer_level_mm: float
+    inner: GridField
+
+    @property
+    def bounds(self) -> Bounds:
+        return self.outer.bounds
+
+    def signed_distance(self, points: np.ndarray) -> np.ndarray:
+        """Signed distance in mm to the layer (exact where the two fields are)."""
+        return np.maximum(self.outer.signed_distance(points) - self.outer_level_mm, -self.inner.signed_distance(points))
 
 
 def sample_grid(function: Callable[[np.ndarray], np.ndarray], bounds: Bounds, spacing_mm: float, *,

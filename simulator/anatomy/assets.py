@@ -26,7 +26,7 @@ import pydantic
 from simulator.anatomy.generator import GENERATOR_VERSION, Anatomy
 from simulator.anatomy.parameters import PatientParameters
 from simulator.errors import AssetError, ParameterError
-from simulator.fields import QUANTUM_MM, GridField, ShellField, TubeField
+from simulator.fields import QUANTUM_MM, GridField, LayerField, ShellField, TubeField
 from simulator.mesh import read_ply, write_ply
 from simulator.structure import KINDS, ROLES, Structure
 
@@ -65,6 +65,14 @@ class _ShellEntry(pydantic.BaseModel):
     outer_mm: float
 
 
+class _LayerEntry(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    type: Literal["layer"]
+    outer: str
+    outer_level_mm: float
+    inner: _GridEntry
+
+
 class _StructureEntry(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
     id: str = pydantic.Field(pattern=r"^[A-Za-z0-9_]+$")
@@ -77,20 +85,14 @@ class _StructureEntry(pydantic.BaseModel):
     shell_tissue: str | None
     shell_thickness_mm: float = pydantic.Field(ge=0)
     mesh: str
-    field: Union[_GridEntry, _TubeEntry, _ShellEntry] = pydantic.Field(discriminator="type")
+    field: Union[_GridEntry, _TubeEntry, _ShellEntry, _LayerEntry] = pydantic.Field(discriminator="type")
 
-    @pydantic.field_validator("kind")
+    @pydantic.field_validator("kind", "role")
     @classmethod
-    def _known_kind(cls, value: str) -> str:
-        if value not in KINDS:
-            raise ValueError(f"must be one of {', '.join(KINDS)}")
-        return value
-
-    @pydantic.field_validator("role")
-    @classmethod
-    def _known_role(cls, value: str) -> str:
-        if value not in ROLES:
-            raise ValueError(f"must be one of {', '.join(ROLES)}")
+    def _known_value(cls, value: str, info: pydantic.ValidationInfo) -> str:
+        allowed = {"kind": KINDS, "role": ROLES}[info.field_name]
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
         return value
 
 
@@ -105,6 +107,20 @@ class _Manifest(pydantic.BaseModel):
     structures: list[_StructureEntry]
     landmarks_mm: dict[str, tuple[float, float, float]]
     sha256: dict[str, str]
+
+
+def _encode(values: np.ndarray) -> np.ndarray:
+    """Grid values as int16 hundredths of a mm, delta-coded along z (compresses well)."""
+    quanta = np.round(values / QUANTUM_MM).astype(np.int32)
+    return np.diff(quanta, axis=2, prepend=0).astype(np.int16)
+
+
+def _decode(deltas: np.ndarray) -> np.ndarray:
+    return np.cumsum(deltas.astype(np.int32), axis=2).astype(np.float32) * QUANTUM_MM
+
+
+def _grid_entry(f: GridField) -> dict:
+    return {"type": "grid", "origin_mm": list(f.origin_mm), "spacing_mm": f.spacing_mm, "shape": list(f.values.shape)}
 
 
 def _sha256(data: bytes) -> str:
@@ -124,10 +140,8 @@ def save_anatomy(anatomy: Anatomy, folder: str | Path) -> Path:
         write_ply(s.mesh, folder / mesh_name, comment=f"{s.id}; mm, LPS patient frame, prone")
         f = s.field
         if isinstance(f, GridField):
-            quanta = np.round(f.values / QUANTUM_MM).astype(np.int32)
-            arrays[f"{s.id}/values"] = np.diff(quanta, axis=2, prepend=0).astype(np.int16)
-            field_entry = {"type": "grid", "origin_mm": list(f.origin_mm), "spacing_mm": f.spacing_mm,
-                           "shape": list(f.values.shape)}
+            arrays[f"{s.id}/values"] = _encode(f.values)
+            field_entry = _grid_entry(f)
         elif isinstance(f, TubeField):
             arrays[f"{s.id}/points"] = f.points_mm
             arrays[f"{s.id}/radii"] = f.radii_mm
@@ -135,6 +149,10 @@ def save_anatomy(anatomy: Anatomy, folder: str | Path) -> Path:
         elif isinstance(f, ShellField):
             base = next(t.id for t in anatomy.structures.values() if t.field is f.base)
             field_entry = {"type": "shell", "base": base, "inner_mm": f.inner_mm, "outer_mm": f.outer_mm}
+        elif isinstance(f, LayerField):
+            outer = next(t.id for t in anatomy.structures.values() if t.field is f.outer)
+            arrays[f"{s.id}/inner"] = _encode(f.inner.values)
+            field_entry = {"type": "layer", "outer": outer, "outer_level_mm": f.outer_level_mm, "inner": _grid_entry(f.inner)}
         else:  # pragma: no cover - the generator makes only these
             raise TypeError(f"cannot save field of type {type(f).__name__}")
         entries.append({"id": s.id, "kind": s.kind, "level": s.level, "side": s.side, "tissue": s.tissue,
@@ -216,7 +234,7 @@ def load_anatomy(folder: str | Path | None = None) -> Anatomy:
         f = entry.field
         try:
             if isinstance(f, _GridEntry):
-                values = np.cumsum(arrays[f"{entry.id}/values"].astype(np.int32), axis=2).astype(np.float32) * QUANTUM_MM
+                values = _decode(arrays[f"{entry.id}/values"])
                 if values.shape != tuple(f.shape):
                     raise AssetError(folder / "fields.npz", f"grid of '{entry.id}' has shape {values.shape}, manifest says {f.shape}")
                 field = GridField(values, tuple(f.origin_mm), f.spacing_mm)
@@ -229,10 +247,19 @@ def load_anatomy(folder: str | Path | None = None) -> Anatomy:
             raise AssetError(folder / "fields.npz", f"no array {missing} for structure '{entry.id}'", REBUILD_HINT) from None
         structures[entry.id] = _from_entry(entry, field, mesh)
     for entry in shells:
-        base = structures.get(entry.field.base)
+        f = entry.field
+        name = f.base if isinstance(f, _ShellEntry) else f.outer
+        base = structures.get(name)
         if base is None or not isinstance(base.field, GridField):
-            raise AssetError(folder / MANIFEST_NAME, f"shell '{entry.id}' names base '{entry.field.base}', not a grid structure")
-        field = ShellField(base.field, entry.field.inner_mm, entry.field.outer_mm)
+            raise AssetError(folder / MANIFEST_NAME, f"'{entry.id}' is a layer of '{name}', which is not a grid structure")
+        if isinstance(f, _ShellEntry):
+            field = ShellField(base.field, f.inner_mm, f.outer_mm)
+        else:
+            try:
+                inner = _decode(arrays[f"{entry.id}/inner"])
+            except KeyError:
+                raise AssetError(folder / "fields.npz", f"no inner grid for structure '{entry.id}'", REBUILD_HINT) from None
+            field = LayerField(base.field, f.outer_level_mm, GridField(inner, tuple(f.inner.origin_mm), f.inner.spacing_mm))
         structures[entry.id] = _from_entry(entry, field, read_ply(folder / entry.mesh))
     order = [entry.id for entry in manifest.structures]
     landmarks = {k: np.array(v) for k, v in manifest.landmarks_mm.items()}

@@ -26,11 +26,12 @@ from simulator.anatomy.parameters import PatientParameters
 from simulator.anatomy.soft_tissue import (
     SKIN_THICKNESS_MM,
     body_envelope_function,
+    fat_inner_function,
     paraspinal,
     psoas,
 )
 from simulator.anatomy.spine import BONES, DISCS, SIDES, SpineLayout, build_layout
-from simulator.fields import Bounds, GridField, ShellField, TubeField, sample_grid
+from simulator.fields import Bounds, GridField, LayerField, ShellField, TubeField, sample_grid
 from simulator.mesh import TriangleMesh, shell_mesh, surface_from_grid, tube_mesh
 from simulator.structure import Structure
 
@@ -149,33 +150,31 @@ def _sac_job(layout: SpineLayout) -> tuple[GridField, TriangleMesh]:
     return grid.quantized(), mesh
 
 
-def _body_job(layout: SpineLayout) -> tuple[GridField, TriangleMesh, TriangleMesh, TriangleMesh]:
-    """Body envelope and the two surfaces below it: under the skin and under the fat."""
+def _body_job(layout: SpineLayout) -> tuple[GridField, GridField, TriangleMesh, TriangleMesh, TriangleMesh]:
+    """Body envelope (skin surface) and the core under the fat, with the surfaces between."""
     parameters = layout.parameters
-    envelope = body_envelope_function(layout, [paraspinal(layout, side) for side in SIDES.values()])
+    muscles = [paraspinal(layout, side) for side in SIDES.values()]
     fat_depth = parameters.fat_thickness_mm + SKIN_THICKNESS_MM
     centers = np.array([layout.poses[b].translation_mm for b in BONES])
     bounds = (tuple(centers.min(axis=0) - np.array([200.0, 190.0, 150.0]) * parameters.size_scale - fat_depth),
               tuple(centers.max(axis=0) + np.array([200.0, 150.0, 150.0]) * parameters.size_scale + fat_depth))
-    grid = _closed_grid(envelope, bounds, BODY_SPACING_MM, band_mm=fat_depth + 4.0)
-    # The envelope is smooth (curvature radius ~100 mm): contouring every other node (5 mm)
-    # moves vertices by ~0.03 mm and needs no decimation.
-    outer = surface_from_grid(grid, stride=2)
-    below_skin = surface_from_grid(grid, level_mm=-SKIN_THICKNESS_MM, stride=2)
-    below_fat = surface_from_grid(grid, level_mm=-fat_depth, stride=2)
-    stored = grid.quantized()
-    return stored, outer, below_skin, below_fat
+    body = _closed_grid(body_envelope_function(layout, muscles), bounds, BODY_SPACING_MM, band_mm=6.0)
+    core = _closed_grid(fat_inner_function(layout, muscles), bounds, BODY_SPACING_MM, band_mm=6.0)
+    # The skin follows the back's creases (spinous ridge, ends of the muscles) closely enough to
+    # need the full grid; the surface under the fat is smooth enough for every other node.
+    outer = surface_from_grid(body, target_faces=16000)
+    below_skin = surface_from_grid(body, level_mm=-SKIN_THICKNESS_MM, target_faces=16000)
+    under_fat = surface_from_grid(core, stride=2)
+    return body.quantized(), core.quantized(), outer, below_skin, under_fat
 
 
-def _muscle_job(layout: SpineLayout, name: str, bone_fields: list[GridField], body: GridField) -> tuple[GridField, TriangleMesh]:
+def _muscle_job(layout: SpineLayout, name: str, bone_fields: list[GridField], core: GridField) -> tuple[GridField, TriangleMesh]:
     side = SIDES[name.split("_")[1]]
     sweep = psoas(layout, side) if name.startswith("psoas") else paraspinal(layout, side)
-    fat_depth = layout.parameters.fat_thickness_mm + SKIN_THICKNESS_MM
-
     def distance(points: np.ndarray) -> np.ndarray:
         bone = np.minimum.reduce([f.signed_distance(points) for f in bone_fields])
         muscle = np.maximum(sweep.distance(points), 0.3 - bone)  # bone is cut out of the muscle
-        return np.maximum(muscle, body.signed_distance(points) + fat_depth)  # and it stays under the fat
+        return np.maximum(muscle, core.signed_distance(points))  # and it stays under the fat
 
     grid = _closed_grid(distance, _grid_bounds_of(sweep.centerline_mm, 45.0), SOFT_TISSUE_SPACING_MM)
     mesh = surface_from_grid(grid, target_faces=10000)
@@ -233,10 +232,10 @@ def generate_patient(parameters: PatientParameters | None = None, *, workers: in
         first = run_all([(_bone_job, layout, bone) for bone in BONES] + [(_disc_job, layout, disc) for disc in DISCS]
                         + [(_sac_job, layout), (_body_job, layout)])
         bone_results, disc_results = first[: len(BONES)], first[len(BONES): len(BONES) + len(DISCS)]
-        (sac_grid, sac_mesh), (body, outer, below_skin, below_fat) = first[-2], first[-1]
+        (sac_grid, sac_mesh), (body, core, outer, below_skin, under_fat) = first[-2], first[-1]
         bone_fields = [grid for grid, _ in bone_results]
         muscle_names = [f"{muscle}_{side}" for muscle in ("psoas", "paraspinal") for side in SIDES]
-        muscle_futures = ([pool.submit(_call, (_muscle_job, layout, name, bone_fields, body)) for name in muscle_names]
+        muscle_futures = ([pool.submit(_call, (_muscle_job, layout, name, bone_fields, core)) for name in muscle_names]
                           if pool else None)
 
         structures: dict[str, Structure] = {}
@@ -259,18 +258,17 @@ def generate_patient(parameters: PatientParameters | None = None, *, workers: in
             structures[spec.id] = _tube_structure(spec)
 
         muscles = ([future.result() for future in muscle_futures] if muscle_futures else
-                   [_muscle_job(layout, name, bone_fields, body) for name in muscle_names])
+                   [_muscle_job(layout, name, bone_fields, core) for name in muscle_names])
         for name, (grid, mesh) in zip(muscle_names, muscles):
             structures[name] = _structure(name, "muscle", grid, mesh, None, name.split("_")[1])
     finally:
         if pool:
             pool.shutdown()
 
-    fat_depth = parameters.fat_thickness_mm + SKIN_THICKNESS_MM
     structures["body"] = _structure("body", "body", body, outer)
     structures["skin"] = _structure("skin", "skin", ShellField(body, -SKIN_THICKNESS_MM, 0.0), shell_mesh(outer, below_skin))
-    structures["subcutaneous_fat"] = _structure("subcutaneous_fat", "fat", ShellField(body, -fat_depth, -SKIN_THICKNESS_MM),
-                                                shell_mesh(below_skin, below_fat))
+    structures["subcutaneous_fat"] = _structure("subcutaneous_fat", "fat", LayerField(body, -SKIN_THICKNESS_MM, core),
+                                                shell_mesh(below_skin, under_fat))
     landmarks.update(_bone_landmarks(layout))
     return Anatomy(parameters, structures, landmarks)
 

@@ -57,7 +57,7 @@ class Sweep:
                                  self.half_widths_mm[index], self.half_depths_mm[index])
         first, last = index == 0, index == len(self.centerline_mm) - 1
         ends = np.where(first, -along, np.where(last, along, -1e3))
-        return sdf.smooth_intersection(section, ends, 3.0)
+        return sdf.smooth_intersection(section, ends, 15.0)  # rounded ends: no edge under the skin
 
 
 def psoas(layout: SpineLayout, side: int) -> Sweep:
@@ -109,34 +109,65 @@ def body_z_range(layout: SpineLayout) -> tuple[float, float]:
     return bottom, top
 
 
-def body_envelope_function(layout: SpineLayout, muscles: list[Sweep]) -> Callable[[np.ndarray], np.ndarray]:
-    """Signed distance to the body's outer (skin) surface, in mm."""
+def core_function(layout: SpineLayout, muscles: list[Sweep], grow_mm: float = 0.0) -> Callable[[np.ndarray], np.ndarray]:
+    """The body's core (torso, back muscles, spinous ridge, smoothly joined), grown by ``grow_mm``.
+
+    Each piece is grown before the smooth union (ellipses by their semi-axes, the ridge by its
+    radius), which keeps the grown surface at ``grow_mm`` from the core's surface also where
+    pieces blend; growing a smooth union's level set instead would not.
+    """
     scale = layout.parameters.size_scale
-    offset = layout.parameters.fat_thickness_mm + SKIN_THICKNESS_MM
-    bottom, top = body_z_range(layout)
     l3 = layout.shapes["L3"]
-    # Torso core: flank-to-flank 290 mm, abdomen 130 mm in front of the L3 body centre
-    # (fat added on top); cut 15 mm in front of the back muscles' surface.
+    # Torso core: flank-to-flank 280 mm, abdomen 130 mm in front of the L3 body centre
+    # (fat added on top); its back is shaped by the paraspinal muscles and spinous processes.
     core_center_y = -130.0 * scale + 100.0 * scale
     spinous_tips = [layout.poses[level].patient_from_local(np.array([[0.0, s.posterior_wall_y + s.spinous_length - 4.0, -0.2 * s.mid_height]]))[0]
                     for level, s in layout.shapes.items()]
     ridge = smooth_path(np.array(spinous_tips), 2.0)
+    ridge_tree = cKDTree(ridge)
+    grown = [Sweep(m.centerline_mm, m.half_widths_mm + grow_mm, m.half_depths_mm + grow_mm) for m in muscles]
 
-    def distance(points: np.ndarray) -> np.ndarray:
-        x, y, z = points.T
-        torso = sdf.ellipse_2d(x, y - core_center_y, 140.0 * scale, 112.0 * scale)
-        torso = sdf.smooth_intersection(torso, y - (l3.posterior_wall_y + 28.0 * scale), 30.0)
-        core = torso
-        for muscle in muscles:
-            core = sdf.smooth_union(core, muscle.distance(points), 30.0)
-        _, nearest = cKDTree(ridge).query(points)
-        core = sdf.smooth_union(core, np.linalg.norm(points - ridge[nearest], axis=1) - 6.0, 12.0)
-        skin = core - offset
-        # Prone on the table: the belly is flattened.
-        table_y = core_center_y - 100.0 * scale - offset + 15.0
-        table = table_y - y
-        skin = sdf.smooth_intersection(skin, table, 20.0)
-        caps = np.maximum(z - top, bottom - z)
-        return sdf.smooth_intersection(skin, caps, 3.0)
+    def core(points: np.ndarray) -> np.ndarray:
+        x, y, _ = points.T
+        torso = sdf.ellipse_2d(x, y - core_center_y, 140.0 * scale + grow_mm, 112.0 * scale + grow_mm)
+        torso = sdf.smooth_intersection(torso, y - (l3.posterior_wall_y + 28.0 * scale + grow_mm), 30.0)
+        result = torso
+        for muscle in grown:
+            result = sdf.smooth_union(result, muscle.distance(points), 30.0)
+        _, nearest = ridge_tree.query(points)
+        return sdf.smooth_union(result, np.linalg.norm(points - ridge[nearest], axis=1) - 6.0 - grow_mm, 12.0)
 
-    return distance
+    return core
+
+
+def trunk_limits(layout: SpineLayout, grow_mm: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The modelled segment of the trunk: cut above and below, flattened on the table (prone)."""
+    scale = layout.parameters.size_scale
+    bottom, top = body_z_range(layout)
+    table_y = -130.0 * scale - 12.0 * scale + 15.0 - grow_mm  # belly flattened by 15 mm
+
+    def limits(points: np.ndarray) -> np.ndarray:
+        caps = np.maximum(points[:, 2] - (top + grow_mm), (bottom - grow_mm) - points[:, 2])
+        # The belly's edge on the table and the cut ends are rounded (20 and 10 mm).
+        return sdf.smooth_intersection(table_y - points[:, 1], caps, 10.0)
+
+    return limits
+
+
+def body_envelope_function(layout: SpineLayout, muscles: list[Sweep]) -> Callable[[np.ndarray], np.ndarray]:
+    """Signed distance to the body's outer (skin) surface, in mm: the core grown by fat and skin."""
+    offset = layout.parameters.fat_thickness_mm + SKIN_THICKNESS_MM
+    core = core_function(layout, muscles, offset)
+    limits = trunk_limits(layout, 0.0)
+
+    return lambda points: sdf.smooth_intersection(core(points), limits(points), 20.0)
+
+
+def fat_inner_function(layout: SpineLayout, muscles: list[Sweep]) -> Callable[[np.ndarray], np.ndarray]:
+    """Signed distance to the surface under the subcutaneous fat (the core), within the trunk.
+
+    Its cuts lie 3 mm inside the body's, so the fat layer is closed at the table and the ends.
+    """
+    core = core_function(layout, muscles, 0.0)
+    limits = trunk_limits(layout, -3.0)
+    return lambda points: sdf.smooth_intersection(core(points), limits(points), 20.0)

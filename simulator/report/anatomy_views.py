@@ -68,6 +68,10 @@ def render_structures(structures: Iterable[Structure], path: str | Path, *, view
     _place_camera(plotter, view, focus, float(np.ptp(points, axis=0).max()) * 0.5)
     if title:
         plotter.add_text(title, font_size=10, color="black")
+    return _save(plotter, path)
+
+
+def _save(plotter, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     plotter.screenshot(str(path))
@@ -83,10 +87,7 @@ def render_meshes_side_by_side(left: list[TriangleMesh], right: list[TriangleMes
 
     plotter = pv.Plotter(off_screen=True, window_size=list(size), shape=(1, 2))
     plotter.set_background("white")
-    extents = []
-    for column, meshes in enumerate((left, right)):
-        points = np.vstack([m.vertices for m in meshes])
-        extents.append(float(np.ptp(points, axis=0).max()) * 0.5)
+    extents = [float(np.ptp(np.vstack([m.vertices for m in meshes]), axis=0).max()) * 0.5 for meshes in (left, right)]
     for column, (meshes, title) in enumerate(zip((left, right), titles)):
         plotter.subplot(0, column)
         for mesh in meshes:
@@ -94,8 +95,4 @@ def render_meshes_side_by_side(left: list[TriangleMesh], right: list[TriangleMes
         points = np.vstack([m.vertices for m in meshes])
         _place_camera(plotter, view, 0.5 * (points.min(axis=0) + points.max(axis=0)), max(extents))
         plotter.add_text(title, font_size=11, color="black")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plotter.screenshot(str(path))
-    plotter.close()
-    return path
+    return _save(plotter, path)
