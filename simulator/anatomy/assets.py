@@ -23,7 +23,7 @@ from typing import Literal, Union
 import numpy as np
 import pydantic
 
-from simulator.anatomy.generator import GENERATOR_VERSION, Anatomy
+from simulator.anatomy.generator import Anatomy
 from simulator.anatomy.parameters import PatientParameters
 from simulator.errors import AssetError, ParameterError
 from simulator.fields import QUANTUM_MM, GridField, LayerField, ShellField, TubeField
@@ -270,11 +270,3 @@ def _from_entry(entry: _StructureEntry, field, mesh) -> Structure:
     return Structure(id=entry.id, kind=entry.kind, tissue=entry.tissue, role=entry.role, field=field, mesh=mesh,
                      level=entry.level, side=entry.side, shell_tissue=entry.shell_tissue,
                      shell_thickness_mm=entry.shell_thickness_mm, priority=entry.priority)
-
-
-def is_current(folder: str | Path) -> bool:
-    """Whether ``folder`` was written by this generator version."""
-    try:
-        return _read_manifest(Path(folder)).generator_version == GENERATOR_VERSION
-    except AssetError:
-        return False

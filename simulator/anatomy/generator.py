@@ -21,7 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from simulator.anatomy.neural import NerveSpec, build_dural_sac, build_nerves, junction_landmarks
+from simulator.anatomy.neural import build_dural_sac, build_nerves, junction_landmarks
+from simulator.anatomy.paths import TubeSpec
 from simulator.anatomy.parameters import PatientParameters
 from simulator.anatomy.soft_tissue import (
     SKIN_THICKNESS_MM,
@@ -31,6 +32,7 @@ from simulator.anatomy.soft_tissue import (
     psoas,
 )
 from simulator.anatomy.spine import BONES, DISCS, SIDES, SpineLayout, build_layout
+from simulator.anatomy.vessels import build_vessels
 from simulator.fields import Bounds, GridField, LayerField, ShellField, TubeField, sample_grid
 from simulator.mesh import TriangleMesh, shell_mesh, surface_from_grid, tube_mesh
 from simulator.structure import Structure
@@ -190,7 +192,7 @@ def _min_bend_radius_mm(points: np.ndarray) -> float:
     return float(np.min(ab * bc * ac / np.maximum(4.0 * area, 1e-12))) if len(points) > 2 else np.inf
 
 
-def _tube_structure(spec: NerveSpec) -> Structure:
+def _tube_structure(spec: TubeSpec) -> Structure:
     field_ = TubeField(spec.points_mm, spec.radii_mm)
     radius = float(spec.radii_mm.max())
     if _min_bend_radius_mm(spec.points_mm) > 1.2 * radius:
@@ -251,10 +253,7 @@ def generate_patient(parameters: PatientParameters | None = None, *, workers: in
             return np.minimum.reduce([f.signed_distance(points) for f in bone_fields])
 
         landmarks = junction_landmarks(layout)
-        from simulator.anatomy.vessels import build_vessels  # vessels reuse the nerve tube description
-
-        sac = build_dural_sac(layout)
-        for spec in build_nerves(layout, sac, landmarks, bone_distance) + build_vessels(layout, bone_distance):
+        for spec in build_nerves(layout, landmarks, bone_distance) + build_vessels(layout, bone_distance):
             structures[spec.id] = _tube_structure(spec)
 
         muscles = ([future.result() for future in muscle_futures] if muscle_futures else

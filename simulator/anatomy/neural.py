@@ -18,76 +18,24 @@ landmarks of the generated bones, in the patient frame:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from simulator.anatomy import sdf
 from simulator.anatomy.morphometry import LUMBAR_LEVELS, MORPHOMETRY, SACRUM
 from simulator.anatomy.spine import SIDES
-from simulator.anatomy.paths import arc_fraction, clear, hug, route, smooth_path, surface_point
-from simulator.anatomy.spine import BONES, SpineLayout
+from simulator.anatomy.paths import TubeSpec, arc_fraction, clear, hug, route, smooth_path, surface_point
+from simulator.anatomy.sweep import Sweep
+from simulator.anatomy.spine import SpineLayout
 
-__all__ = ["NerveSpec", "DuralSac", "build_nerves", "junction_landmarks", "SIDES"]
+__all__ = ["build_dural_sac", "build_nerves", "junction_landmarks"]
 
 #: Medial branch diameter (mm): a 1.0 mm tube, within the < 2 mm of Cohen et al. 2011.
 MEDIAL_BRANCH_RADIUS_MM = 0.5
 DORSAL_RAMUS_RADIUS_MM = 0.8
 
 
-@dataclass(frozen=True, eq=False)
-class NerveSpec:
-    """Centreline and radii of one nerve tube, with its identity."""
-
-    id: str
-    kind: str
-    level: str
-    side: str
-    points_mm: np.ndarray
-    radii_mm: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class DuralSac:
-    """The dural sac as an elliptic sweep along the canal (mm, patient frame)."""
-
-    centerline_mm: np.ndarray
-    half_widths_mm: np.ndarray
-    half_depths_mm: np.ndarray
-
-    def distance(self, points: np.ndarray) -> np.ndarray:
-        from scipy.spatial import cKDTree
-
-        tree = cKDTree(self.centerline_mm)
-        _, index = tree.query(points)
-        tangents = np.gradient(self.centerline_mm, axis=0)
-        tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
-        t = tangents[index]
-        # Section axes: the patient's left-right axis made perpendicular to the sac, and the
-        # antero-posterior axis perpendicular to both.
-        lateral = np.array([1.0, 0.0, 0.0]) - t * t[:, :1]
-        lateral /= np.linalg.norm(lateral, axis=1, keepdims=True)
-        anteroposterior = np.cross(t, lateral)
-        offset = points - self.centerline_mm[index]
-        along = np.einsum("ij,ij->i", offset, t)
-        section = sdf.ellipse_2d(np.einsum("ij,ij->i", offset, lateral), np.einsum("ij,ij->i", offset, anteroposterior),
-                                 self.half_widths_mm[index], self.half_depths_mm[index])
-        # Beyond either end the sac is closed by the end sections' planes.
-        ends = np.zeros(len(points))
-        first, last = index == 0, index == len(self.centerline_mm) - 1
-        ends[first] = -along[first]
-        ends[last] = along[last]
-        return sdf.smooth_intersection(section, np.where(first | last, ends, -1e3), 2.0)
-
-
-def _bone_distance(layout: SpineLayout):
-    def distance(points: np.ndarray) -> np.ndarray:
-        return np.minimum.reduce([layout.bone_distance(bone, points) for bone in BONES])
-    return distance
-
-
-def build_dural_sac(layout: SpineLayout) -> DuralSac:
+def build_dural_sac(layout: SpineLayout) -> Sweep:
     """The sac follows the canal from above L1 to its end at S2, tapering at the bottom."""
     controls, widths, depths = [], [], []
     ratio = {"L1": 0.70, "L2": 0.67, "L3": 0.64, "L4": 0.61, "L5": 0.58}  # Pierro 2017, 0.70 -> 0.56
@@ -104,13 +52,7 @@ def build_dural_sac(layout: SpineLayout) -> DuralSac:
         controls.append(layout.poses["sacrum"].patient_from_local(np.array([[0.0, center_y, z]]))[0])
         widths.append(0.5 * sacrum.canal_width * 0.65 * taper)
         depths.append(0.5 * sacrum.canal_depth * 0.56 * taper)
-    controls_array = np.array(controls)
-    dense = smooth_path(controls_array, 0.5)
-    # Interpolate the section sizes along the arc length.
-    control_arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(controls_array, axis=0), axis=1))])
-    dense_arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
-    dense_arc *= control_arc[-1] / dense_arc[-1]
-    return DuralSac(dense, np.interp(dense_arc, control_arc, widths), np.interp(dense_arc, control_arc, depths))
+    return Sweep.through(np.array(controls), widths, depths, spacing_mm=0.5, end_rounding_mm=2.0)
 
 
 def junction_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
@@ -149,15 +91,14 @@ def junction_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
     return landmarks
 
 
-def build_nerves(layout: SpineLayout, sac: DuralSac, landmarks: dict[str, np.ndarray],
-                 bone: Callable[[np.ndarray], np.ndarray] | None = None) -> list[NerveSpec]:
+def build_nerves(layout: SpineLayout, landmarks: dict[str, np.ndarray],
+                 bone: Callable[[np.ndarray], np.ndarray]) -> list[TubeSpec]:
     """Roots, ganglia, rami and medial branches of L1-L5 and S1 on both sides.
 
-    ``bone`` is the signed distance to the nearest bone (the analytic model by default).
+    ``bone`` is the signed distance (mm) to the nearest bone, as the scene will answer it.
     """
-    bone = bone or _bone_distance(layout)
     scale = layout.parameters.size_scale
-    nerves: list[NerveSpec] = []
+    nerves: list[TubeSpec] = []
     for level in LUMBAR_LEVELS:
         shape, pose = layout.shapes[level], layout.poses[level]
         m = MORPHOMETRY[level]
@@ -198,9 +139,9 @@ def build_nerves(layout: SpineLayout, sac: DuralSac, landmarks: dict[str, np.nda
 
             path, radii = route(controls, bone, radius_at)
             split = int(np.searchsorted(arc_fraction(path), g_begin))
-            nerves.append(NerveSpec(f"root_{level}_{side_name}", "root", level, side_name, path[: split + 1],
+            nerves.append(TubeSpec(f"root_{level}_{side_name}", "root", level, side_name, path[: split + 1],
                                     np.full(split + 1, root_r)))
-            nerves.append(NerveSpec(f"ganglion_{level}_{side_name}", "ganglion", level, side_name, path[split:], radii[split:]))
+            nerves.append(TubeSpec(f"ganglion_{level}_{side_name}", "ganglion", level, side_name, path[split:], radii[split:]))
             ganglion_end = pose.local_from_patient(path[-1:])[0]
 
             # Spinal nerve just outside the foramen, where the rami part.
@@ -213,14 +154,14 @@ def build_nerves(layout: SpineLayout, sac: DuralSac, landmarks: dict[str, np.nda
             ventral_local = np.array([ganglion_end, exit_local] + [exit_local + np.array([side * dx, dy, dz])
                                                                    for dx, dy, dz in course])
             ventral = clear(smooth_path(pose.patient_from_local(ventral_local), 1.0), bone, root_r + 0.4)
-            nerves.append(NerveSpec(f"ventral_ramus_{level}_{side_name}", "ventral_ramus", level, side_name,
+            nerves.append(TubeSpec(f"ventral_ramus_{level}_{side_name}", "ventral_ramus", level, side_name,
                                     ventral, np.full(len(ventral), root_r * 0.9)))
 
             if lower != "sacrum":
                 nerves.extend(_lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, landmarks, bone))
             else:
                 nerves.extend(_l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone))
-    nerves.extend(_s1_nerves(layout, sac))
+    nerves.extend(_s1_nerves(layout))
     return nerves
 
 
@@ -233,7 +174,7 @@ def _faired(points: np.ndarray, bone: Callable[[np.ndarray], np.ndarray], cleara
     return clear(smooth_path(controls, 1.0), bone, clearance)
 
 
-def _lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, landmarks, bone) -> list[NerveSpec]:
+def _lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, landmarks, bone) -> list[TubeSpec]:
     lower_pose = layout.poses[lower]
     junction = landmarks[f"sap_tp_junction_{lower}_{side_name}"]
     j_local = lower_pose.local_from_patient(junction[None])[0]
@@ -257,18 +198,17 @@ def _lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, land
     controls = np.vstack([lower_pose.patient_from_local(np.array([bifurcation, on_junction])), hugged])
     medial = clear(smooth_path(controls, 0.7), bone, clearance)
     return [
-        NerveSpec(f"dorsal_ramus_{level}_{side_name}", "dorsal_ramus", level, side_name, dorsal, np.full(len(dorsal), r_dr)),
-        NerveSpec(f"medial_branch_{level}_{side_name}", "medial_branch", level, side_name, medial, np.full(len(medial), r_mb)),
+        TubeSpec(f"dorsal_ramus_{level}_{side_name}", "dorsal_ramus", level, side_name, dorsal, np.full(len(dorsal), r_dr)),
+        TubeSpec(f"medial_branch_{level}_{side_name}", "medial_branch", level, side_name, medial, np.full(len(medial), r_mb)),
     ]
 
 
-def _l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone) -> list[NerveSpec]:
+def _l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone) -> list[TubeSpec]:
     pose = layout.poses["sacrum"]
     groove = pose.local_from_patient(landmarks[f"ala_sap_groove_{side_name}"][None])[0]
     r = DORSAL_RAMUS_RADIUS_MM
     clearance = r + 0.3
     diagonal = np.array([side, 0.0, 1.0]) / np.sqrt(2.0)
-    start = pose.local_from_patient(exit_point[None])[0]
     anterior_groove = groove + np.array([side * 1.0, -6.0, 1.5])
     # Behind the groove the ramus runs along the lateral face of the S1 articular process
     # (parallel to its joint line), then its medial branch hooks round the process's caudal,
@@ -287,13 +227,13 @@ def _l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone) -> li
     hook = clear(pose.patient_from_local(hook_local), bone, MEDIAL_BRANCH_RADIUS_MM + 0.45)
     medial = clear(smooth_path(np.vstack([dorsal[-1], hook]), 0.7), bone, MEDIAL_BRANCH_RADIUS_MM + 0.45)
     return [
-        NerveSpec(f"dorsal_ramus_L5_{side_name}", "dorsal_ramus", "L5", side_name, dorsal, np.full(len(dorsal), r)),
-        NerveSpec(f"medial_branch_L5_{side_name}", "medial_branch", "L5", side_name, medial,
+        TubeSpec(f"dorsal_ramus_L5_{side_name}", "dorsal_ramus", "L5", side_name, dorsal, np.full(len(dorsal), r)),
+        TubeSpec(f"medial_branch_L5_{side_name}", "medial_branch", "L5", side_name, medial,
                   np.full(len(medial), MEDIAL_BRANCH_RADIUS_MM)),
     ]
 
 
-def _s1_nerves(layout: SpineLayout, sac: DuralSac) -> list[NerveSpec]:
+def _s1_nerves(layout: SpineLayout) -> list[TubeSpec]:
     sacrum, pose = layout.sacrum, layout.poses["sacrum"]
     scale = layout.parameters.size_scale
     root_r = 0.5 * SACRUM.root_diameter_mm * scale
@@ -309,13 +249,13 @@ def _s1_nerves(layout: SpineLayout, sac: DuralSac) -> list[NerveSpec]:
         g_local = np.linspace(ganglion_center - axis * 1.2 * ganglion_r, ganglion_center + axis * 1.2 * ganglion_r, 9)
         root_local = np.array([start, start + np.array([side * 2.0, 0.0, -0.5 * (start[2] - inner[2])]), inner, g_local[0]])
         root = smooth_path(pose.patient_from_local(root_local), 1.0)
-        nerves.append(NerveSpec(f"root_S1_{side_name}", "root", "S1", side_name, root, np.full(len(root), root_r)))
+        nerves.append(TubeSpec(f"root_S1_{side_name}", "root", "S1", side_name, root, np.full(len(root), root_r)))
         g_radii = root_r + (ganglion_r - root_r) * np.sin(np.linspace(0, np.pi, 9)) ** 0.7
-        nerves.append(NerveSpec(f"ganglion_S1_{side_name}", "ganglion", "S1", side_name, pose.patient_from_local(g_local), g_radii))
+        nerves.append(TubeSpec(f"ganglion_S1_{side_name}", "ganglion", "S1", side_name, pose.patient_from_local(g_local), g_radii))
         ventral = smooth_path(pose.patient_from_local(np.array([g_local[-1], anterior, anterior + np.array([side * 6.0, -8.0, -14.0])])), 1.0)
-        nerves.append(NerveSpec(f"ventral_ramus_S1_{side_name}", "ventral_ramus", "S1", side_name, ventral,
+        nerves.append(TubeSpec(f"ventral_ramus_S1_{side_name}", "ventral_ramus", "S1", side_name, ventral,
                                 np.full(len(ventral), root_r * 0.9)))
         dorsal = smooth_path(pose.patient_from_local(np.array([g_local[0], 0.5 * (g_local[0] + posterior), posterior])), 1.0)
-        nerves.append(NerveSpec(f"dorsal_ramus_S1_{side_name}", "dorsal_ramus", "S1", side_name, dorsal,
+        nerves.append(TubeSpec(f"dorsal_ramus_S1_{side_name}", "dorsal_ramus", "S1", side_name, dorsal,
                                 np.full(len(dorsal), DORSAL_RAMUS_RADIUS_MM)))
     return nerves

@@ -8,13 +8,26 @@ signed-distance function: :func:`hug` moves points onto the surface offset by th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-__all__ = ["smooth_path", "hug", "clear", "surface_point", "route", "arc_fraction"]
+__all__ = ["TubeSpec", "smooth_path", "hug", "clear", "surface_point", "route", "arc_fraction"]
 
 DistanceFunction = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class TubeSpec:
+    """A nerve or vessel before meshing: identity, centreline (mm) and radius at each point (mm)."""
+
+    id: str
+    kind: str
+    level: str
+    side: str
+    points_mm: np.ndarray
+    radii_mm: np.ndarray
 
 
 def smooth_path(control_points: np.ndarray, spacing_mm: float = 1.0) -> np.ndarray:

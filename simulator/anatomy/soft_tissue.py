@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -20,44 +19,12 @@ from scipy.spatial import cKDTree
 from simulator.anatomy import sdf
 from simulator.anatomy.morphometry import LUMBAR_LEVELS
 from simulator.anatomy.paths import smooth_path
-from simulator.anatomy.spine import SIDES, SpineLayout
+from simulator.anatomy.spine import SpineLayout
+from simulator.anatomy.sweep import Sweep
 
 __all__ = ["Sweep", "SKIN_THICKNESS_MM", "psoas", "paraspinal", "body_envelope_function", "body_z_range"]
 
 SKIN_THICKNESS_MM = 2.0
-
-
-@dataclass(frozen=True, eq=False)
-class Sweep:
-    """An elliptic section swept along a centreline (mm); section axes: patient x, then normal."""
-
-    centerline_mm: np.ndarray
-    half_widths_mm: np.ndarray
-    half_depths_mm: np.ndarray
-
-    @classmethod
-    def through(cls, controls: np.ndarray, widths: list[float], depths: list[float]) -> "Sweep":
-        dense = smooth_path(np.asarray(controls, dtype=float), 1.0)
-        control_arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(controls, axis=0), axis=1))])
-        dense_arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
-        dense_arc *= control_arc[-1] / dense_arc[-1]
-        return cls(dense, np.interp(dense_arc, control_arc, widths), np.interp(dense_arc, control_arc, depths))
-
-    def distance(self, points: np.ndarray) -> np.ndarray:
-        _, index = cKDTree(self.centerline_mm).query(points)
-        tangents = np.gradient(self.centerline_mm, axis=0)
-        tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
-        t = tangents[index]
-        lateral = np.array([1.0, 0.0, 0.0]) - t * t[:, :1]
-        lateral /= np.linalg.norm(lateral, axis=1, keepdims=True)
-        normal = np.cross(t, lateral)
-        offset = points - self.centerline_mm[index]
-        along = np.einsum("ij,ij->i", offset, t)
-        section = sdf.ellipse_2d(np.einsum("ij,ij->i", offset, lateral), np.einsum("ij,ij->i", offset, normal),
-                                 self.half_widths_mm[index], self.half_depths_mm[index])
-        first, last = index == 0, index == len(self.centerline_mm) - 1
-        ends = np.where(first, -along, np.where(last, along, -1e3))
-        return sdf.smooth_intersection(section, ends, 15.0)  # rounded ends: no edge under the skin
 
 
 def psoas(layout: SpineLayout, side: int) -> Sweep:
@@ -125,7 +92,7 @@ def core_function(layout: SpineLayout, muscles: list[Sweep], grow_mm: float = 0.
                     for level, s in layout.shapes.items()]
     ridge = smooth_path(np.array(spinous_tips), 2.0)
     ridge_tree = cKDTree(ridge)
-    grown = [Sweep(m.centerline_mm, m.half_widths_mm + grow_mm, m.half_depths_mm + grow_mm) for m in muscles]
+    grown = [muscle.grown(grow_mm) for muscle in muscles]
 
     def core(points: np.ndarray) -> np.ndarray:
         x, y, _ = points.T

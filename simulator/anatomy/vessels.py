@@ -15,26 +15,19 @@ from typing import Callable
 import numpy as np
 
 from simulator.anatomy.morphometry import LUMBAR_LEVELS
-from simulator.anatomy.paths import clear, smooth_path
-from simulator.anatomy.spine import BONES, SIDES, SpineLayout
-from simulator.anatomy.neural import NerveSpec
+from simulator.anatomy.paths import TubeSpec, clear, smooth_path
+from simulator.anatomy.spine import SIDES, SpineLayout
 
 __all__ = ["build_vessels"]
 
 
-def build_vessels(layout: SpineLayout, bone: Callable[[np.ndarray], np.ndarray] | None = None) -> list[NerveSpec]:
-    """Vessel tubes (reusing :class:`NerveSpec` as a generic tube description).
-
-    ``bone`` is the signed distance to the nearest bone (the analytic model by default).
-    """
+def build_vessels(layout: SpineLayout, bone: Callable[[np.ndarray], np.ndarray]) -> list[TubeSpec]:
+    """Vessel tubes; ``bone`` is the signed distance (mm) to the nearest bone."""
     scale = layout.parameters.size_scale
     aorta_r, iliac_artery_r = 9.0 * scale, 4.8 * scale
     cava_r, iliac_vein_r = 10.0 * scale, 6.5 * scale
     lumbar_r = 1.25 * scale
 
-    if bone is None:
-        def bone(points: np.ndarray) -> np.ndarray:
-            return np.minimum.reduce([layout.bone_distance(b, points) for b in BONES])
 
     def in_front(level: str, x_fraction: float, gap: float, radius: float, z: float) -> np.ndarray:
         shape, pose = layout.shapes[level], layout.poses[level]
@@ -43,13 +36,13 @@ def build_vessels(layout: SpineLayout, bone: Callable[[np.ndarray], np.ndarray] 
         front = -(0.5 * shape.body_depth + 3.0) * np.sqrt(max(1.0 - (2 * x / shape.body_width) ** 2, 0.0)) + 3.0
         return pose.patient_from_local(np.array([[x, front - gap - radius, z]]))[0]
 
-    tubes: list[NerveSpec] = []
+    tubes: list[TubeSpec] = []
     # Aorta: L1 to the bifurcation in the lower third of L4.
     aorta_controls = [in_front("L1", 0.2, 2.0, aorta_r, 0.5 * layout.shapes["L1"].mid_height + 25.0)]
     aorta_controls += [in_front(level, 0.2, 2.0, aorta_r, 0.0) for level in ("L1", "L2", "L3")]
     bifurcation = in_front("L4", 0.15, 2.0, aorta_r, -0.25 * layout.shapes["L4"].mid_height)
     aorta = smooth_path(np.array(aorta_controls + [bifurcation]), 1.0)
-    tubes.append(NerveSpec("aorta", "artery", "L1", "", aorta, np.full(len(aorta), aorta_r)))
+    tubes.append(TubeSpec("aorta", "artery", "L1", "", aorta, np.full(len(aorta), aorta_r)))
     sacrum_pose = layout.poses["sacrum"]
     sacrum = layout.sacrum
     for side_name, side in SIDES.items():
@@ -57,23 +50,22 @@ def build_vessels(layout: SpineLayout, bone: Callable[[np.ndarray], np.ndarray] 
         pelvis = sacrum_pose.patient_from_local(np.array([[side * 0.42 * sacrum.ala_span, -0.5 * sacrum.body_depth - 25.0, -30.0]]))[0]
         points = smooth_path(np.array([bifurcation - np.array([0, 0, aorta_r * 0.6]), over_l5, pelvis]), 1.0)
         points = clear(points, bone, iliac_artery_r + 1.0)
-        tubes.append(NerveSpec(f"common_iliac_artery_{side_name}", "artery", "L5", side_name, points,
+        tubes.append(TubeSpec(f"common_iliac_artery_{side_name}", "artery", "L5", side_name, points,
                                np.full(len(points), iliac_artery_r)))
     # Inferior vena cava: right-anterior, confluence at the L4-L5 disc.
     cava_controls = [in_front("L1", -0.25, 4.0, cava_r, 0.5 * layout.shapes["L1"].mid_height + 25.0)]
     cava_controls += [in_front(level, -0.25, 4.0, cava_r, 0.0) for level in ("L1", "L2", "L3", "L4")]
-    l4, l5 = layout.poses["L4"], layout.poses["L5"]
     confluence = 0.5 * (in_front("L4", -0.1, 4.0, cava_r, -0.5 * layout.shapes["L4"].mid_height)
                         + in_front("L5", -0.1, 4.0, cava_r, 0.5 * layout.shapes["L5"].mid_height))
     cava = smooth_path(np.array(cava_controls + [confluence]), 1.0)
-    tubes.append(NerveSpec("inferior_vena_cava", "vein", "L1", "", cava, np.full(len(cava), cava_r)))
+    tubes.append(TubeSpec("inferior_vena_cava", "vein", "L1", "", cava, np.full(len(cava), cava_r)))
     for side_name, side in SIDES.items():
         # Veins lie behind (posterior to) the arteries and more medially.
         over_l5 = in_front("L5", 0.22 * side, 1.5, iliac_vein_r, -5.0)
         pelvis = sacrum_pose.patient_from_local(np.array([[side * 0.36 * sacrum.ala_span, -0.5 * sacrum.body_depth - 12.0, -38.0]]))[0]
         points = smooth_path(np.array([confluence - np.array([0, 0, cava_r * 0.6]), over_l5, pelvis]), 1.0)
         points = clear(points, bone, iliac_vein_r + 1.0)
-        tubes.append(NerveSpec(f"common_iliac_vein_{side_name}", "vein", "L5", side_name, points,
+        tubes.append(TubeSpec(f"common_iliac_vein_{side_name}", "vein", "L5", side_name, points,
                                np.full(len(points), iliac_vein_r)))
     # Lumbar arteries: from the back of the aorta round the waist of L1-L4 towards the foramen.
     for level in LUMBAR_LEVELS[:4]:
@@ -86,6 +78,6 @@ def build_vessels(layout: SpineLayout, bone: Callable[[np.ndarray], np.ndarray] 
             controls = np.vstack([origin, ring, [side * (0.5 * shape.canal_width + 10.0), shape.posterior_wall_y + 2.0,
                                                  -0.5 * shape.mid_height - 2.0]])
             points = clear(smooth_path(pose.patient_from_local(controls), 1.0), bone, lumbar_r + 0.5)
-            tubes.append(NerveSpec(f"lumbar_artery_{level}_{side_name}", "artery", level, side_name, points,
+            tubes.append(TubeSpec(f"lumbar_artery_{level}_{side_name}", "artery", level, side_name, points,
                                    np.full(len(points), lumbar_r)))
     return tubes
