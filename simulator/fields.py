@@ -259,8 +259,10 @@ def sample_grid(function: Callable[[np.ndarray], np.ndarray], bounds: Bounds, sp
         sl_lo[axis] = slice(0, -1)
         sl_hi[axis] = slice(1, None)
         corner_min = np.minimum(corner_min[tuple(sl_lo)], corner_min[tuple(sl_hi)])
-    diagonal = np.sqrt(3.0) * spacing_mm * block
-    active = corner_min <= diagonal + band_mm
+    # Every point of a block lies within half its diagonal of one of the corners, so a block
+    # whose corners are all farther than that plus the band keeps away from the surface.
+    half_diagonal = 0.5 * np.sqrt(3.0) * spacing_mm * block
+    active = corner_min <= half_diagonal + band_mm
     if active.any():
         mask = np.zeros(tuple(shape), dtype=bool)
         expanded = active.repeat(block, 0).repeat(block, 1).repeat(block, 2)

@@ -40,7 +40,7 @@ from simulator.structure import Structure
 __all__ = ["Anatomy", "generate_patient", "GENERATOR_VERSION"]
 
 #: Bumped whenever the generated geometry changes, so stale asset folders are detected.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 # Which structure owns a point inside several.
 PRIORITY = {"body": 0, "fat": 10, "skin": 11, "muscle": 20, "dural_sac": 30, "disc": 40, "vertebra": 50,
@@ -206,11 +206,6 @@ def _tube_structure(spec: TubeSpec) -> Structure:
     return _structure(spec.id, spec.kind, field_, mesh, spec.level, spec.side)
 
 
-def _call(job_and_args: tuple):
-    job, *args = job_and_args
-    return job(*args)
-
-
 def generate_patient(parameters: PatientParameters | None = None, *, workers: int | None = None) -> Anatomy:
     """Generate a patient's anatomy.
 
@@ -227,38 +222,45 @@ def generate_patient(parameters: PatientParameters | None = None, *, workers: in
     workers = workers or min(os.cpu_count() or 1, 4)
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
 
-    def run_all(jobs: list[tuple]) -> list:
-        return list(pool.map(_call, jobs)) if pool else [_call(job) for job in jobs]
+    def start(job: Callable, *args: object) -> Callable[[], object]:
+        """Run ``job(*args)`` in the pool (or here, without one); returns a function giving its result."""
+        if pool is None:
+            result = job(*args)
+            return lambda: result
+        return pool.submit(job, *args).result
 
     try:
-        first = run_all([(_bone_job, layout, bone) for bone in BONES] + [(_disc_job, layout, disc) for disc in DISCS]
-                        + [(_sac_job, layout), (_body_job, layout)])
-        bone_results, disc_results = first[: len(BONES)], first[len(BONES): len(BONES) + len(DISCS)]
-        (sac_grid, sac_mesh), (body, core, outer, below_skin, under_fat) = first[-2], first[-1]
-        bone_fields = [grid for grid, _ in bone_results]
-        muscle_names = [f"{muscle}_{side}" for muscle in ("psoas", "paraspinal") for side in SIDES]
-        muscle_futures = ([pool.submit(_call, (_muscle_job, layout, name, bone_fields, core)) for name in muscle_names]
-                          if pool else None)
+        # The longest jobs go first, so the pool's processes finish at about the same time.
+        body_result = start(_body_job, layout)
+        bone_results = {bone: start(_bone_job, layout, bone) for bone in ("sacrum", *BONES[:-1])}
+        disc_results = {disc: start(_disc_job, layout, disc) for disc in DISCS}
+        sac_result = start(_sac_job, layout)
+        landmarks = junction_landmarks(layout)  # meanwhile, here
 
         structures: dict[str, Structure] = {}
-        for bone, (grid, mesh) in zip(BONES, bone_results):
+        for bone in BONES:
+            grid, mesh = bone_results[bone]()
             kind = "sacrum" if bone == "sacrum" else "vertebra"
             structures[bone] = _structure(bone, kind, grid, mesh, "S1" if bone == "sacrum" else bone)
-        for disc, (grid, mesh) in zip(DISCS, disc_results):
-            structures[disc] = _structure(disc, "disc", grid, mesh, disc.split("_")[1])
-        structures["dural_sac"] = _structure("dural_sac", "dural_sac", sac_grid, sac_mesh)
+        bone_fields = [structures[bone].field for bone in BONES]
+        body, core, outer, below_skin, under_fat = body_result()
+        muscle_names = [f"{muscle}_{side}" for muscle in ("psoas", "paraspinal") for side in SIDES]
+        muscle_results = [start(_muscle_job, layout, name, bone_fields, core) for name in muscle_names]
 
         # Nerves and vessels are routed against the bone fields (fast, and what queries see).
         def bone_distance(points: np.ndarray) -> np.ndarray:
             return np.minimum.reduce([f.signed_distance(points) for f in bone_fields])
 
-        landmarks = junction_landmarks(layout)
-        for spec in build_nerves(layout, landmarks, bone_distance) + build_vessels(layout, bone_distance):
-            structures[spec.id] = _tube_structure(spec)
-
-        muscles = ([future.result() for future in muscle_futures] if muscle_futures else
-                   [_muscle_job(layout, name, bone_fields, core) for name in muscle_names])
-        for name, (grid, mesh) in zip(muscle_names, muscles):
+        tubes = [_tube_structure(spec) for spec in build_nerves(layout, landmarks, bone_distance)
+                 + build_vessels(layout, bone_distance)]
+        for disc in DISCS:
+            grid, mesh = disc_results[disc]()
+            structures[disc] = _structure(disc, "disc", grid, mesh, disc.split("_")[1])
+        sac_grid, sac_mesh = sac_result()
+        structures["dural_sac"] = _structure("dural_sac", "dural_sac", sac_grid, sac_mesh)
+        structures.update((tube.id, tube) for tube in tubes)
+        for name, result in zip(muscle_names, muscle_results):
+            grid, mesh = result()
             structures[name] = _structure(name, "muscle", grid, mesh, None, name.split("_")[1])
     finally:
         if pool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -43,18 +44,23 @@ class Sweep:
         """The same sweep with both section semi-axes larger by ``grow_mm``."""
         return Sweep(self.centerline_mm, self.half_widths_mm + grow_mm, self.half_depths_mm + grow_mm, self.end_rounding_mm)
 
-    def distance(self, points: np.ndarray) -> np.ndarray:
-        """Signed distance in mm (first-order approximation, exact on the surface)."""
-        _, index = cKDTree(self.centerline_mm).query(points)
+    @cached_property
+    def _frames(self) -> tuple[cKDTree, np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest-sample tree and each sample's tangent, lateral and normal unit vectors."""
         tangents = np.gradient(self.centerline_mm, axis=0)
         tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
-        t = tangents[index]
-        lateral = np.array([1.0, 0.0, 0.0]) - t * t[:, :1]
+        lateral = np.array([1.0, 0.0, 0.0]) - tangents * tangents[:, :1]
         lateral /= np.linalg.norm(lateral, axis=1, keepdims=True)
-        normal = np.cross(t, lateral)
+        return cKDTree(self.centerline_mm), tangents, lateral, np.cross(tangents, lateral)
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        """Signed distance in mm (first-order approximation, exact on the surface)."""
+        tree, tangents, laterals, normals = self._frames
+        _, index = tree.query(points)
         offset = points - self.centerline_mm[index]
-        along = np.einsum("ij,ij->i", offset, t)
-        section = sdf.ellipse_2d(np.einsum("ij,ij->i", offset, lateral), np.einsum("ij,ij->i", offset, normal),
+        along = np.einsum("ij,ij->i", offset, tangents[index])
+        section = sdf.ellipse_2d(np.einsum("ij,ij->i", offset, laterals[index]),
+                                 np.einsum("ij,ij->i", offset, normals[index]),
                                  self.half_widths_mm[index], self.half_depths_mm[index])
         first, last = index == 0, index == len(self.centerline_mm) - 1
         ends = np.where(first, -along, np.where(last, along, -1e3))
