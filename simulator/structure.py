@@ -16,7 +16,7 @@ ROLES: tuple[str, ...] = ("bone", "target_nerve", "critical", "soft_tissue")
 #: Every structure kind the generator makes.
 KINDS: tuple[str, ...] = (
     "vertebra", "sacrum", "disc", "dural_sac", "root", "ganglion", "ventral_ramus", "dorsal_ramus",
-    "medial_branch", "artery", "vein", "muscle", "fat", "skin", "body",
+    "medial_branch", "ligament", "artery", "vein", "muscle", "fat", "skin", "body",
 )
 
 Side = Literal["left", "right"]

@@ -4,9 +4,10 @@ Sources (``shared/reference``):
 
 - Linear attenuation (cm⁻¹) at 40/50/55/60/80 keV: ``fluoroscopy.md`` §2 (ρ × NIST μ/ρ;
   cancellous bone as 17 % cortical + 83 % soft tissue; disc as soft tissue at cartilage
-  density). Skin, nerve and generic soft tissue use the ICRU-44 soft-tissue row (assumption).
+  density; ligament as the disc). Skin, nerve and generic soft tissue use the ICRU-44 soft-tissue
+  row (assumption).
 - Thermal conductivity, density, specific heat and perfusion: ``ablation.md`` §2 (IT'IS V4.2
-  and COMSOL values). Nerve, disc and skin are not tabulated there: they take the muscle row
+  and COMSOL values). Nerve, disc, skin and ligament are not tabulated there: they take the muscle row
   (assumption); CSF takes water's constants; air its constants at 37 °C.
 
 Every property's unit is in its name. Perfusion is the blood volume per second per tissue
@@ -70,6 +71,9 @@ TISSUES: dict[str, TissueProperties] = {t.id: t for t in [
                      "fluoroscopy.md §2 CSF ≈ water; thermal: water constants (assumption)"),
     TissueProperties("nerve", _SOFT, *_MUSCLE_THERMAL,
                      "soft-tissue attenuation and muscle thermal row (assumption: nerve not tabulated)"),
+    TissueProperties("ligament", (0.296, 0.249, 0.236, 0.225, 0.201), *_MUSCLE_THERMAL,
+                     "dense connective tissue: disc proxy attenuation of fluoroscopy.md §2; thermal: muscle row "
+                     "(assumption: ligament not tabulated)"),
 ]}
 
 

@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from simulator.anatomy.ligaments import build_mamillo_accessory_ligaments
 from simulator.anatomy.neural import build_dural_sac, build_nerves, junction_landmarks
 from simulator.anatomy.paths import TubeSpec
 from simulator.anatomy.parameters import PatientParameters
@@ -40,20 +41,20 @@ from simulator.structure import Structure
 __all__ = ["Anatomy", "generate_patient", "GENERATOR_VERSION"]
 
 #: Bumped whenever the generated geometry changes, so stale asset folders are detected.
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 
 # Which structure owns a point inside several.
-PRIORITY = {"body": 0, "fat": 10, "skin": 11, "muscle": 20, "dural_sac": 30, "disc": 40, "vertebra": 50,
-            "sacrum": 50, "vein": 60, "artery": 61, "root": 70, "ventral_ramus": 70, "dorsal_ramus": 71,
-            "ganglion": 72, "medial_branch": 73}
+PRIORITY = {"body": 0, "fat": 10, "skin": 11, "muscle": 20, "ligament": 25, "dural_sac": 30, "disc": 40,
+            "vertebra": 50, "sacrum": 50, "vein": 60, "artery": 61, "root": 70, "ventral_ramus": 70,
+            "dorsal_ramus": 71, "ganglion": 72, "medial_branch": 73}
 ROLE = {"vertebra": "bone", "sacrum": "bone", "medial_branch": "target_nerve", "dorsal_ramus": "target_nerve",
         "root": "critical", "ganglion": "critical", "ventral_ramus": "critical", "dural_sac": "critical",
         "artery": "critical", "vein": "critical", "disc": "critical", "muscle": "soft_tissue",
-        "fat": "soft_tissue", "skin": "soft_tissue", "body": "soft_tissue"}
+        "ligament": "soft_tissue", "fat": "soft_tissue", "skin": "soft_tissue", "body": "soft_tissue"}
 TISSUE = {"vertebra": "cancellous_bone", "sacrum": "cancellous_bone", "disc": "disc", "dural_sac": "csf",
           "root": "nerve", "ganglion": "nerve", "ventral_ramus": "nerve", "dorsal_ramus": "nerve",
-          "medial_branch": "nerve", "artery": "blood", "vein": "blood", "muscle": "muscle", "fat": "fat",
-          "skin": "skin", "body": "soft_tissue"}
+          "medial_branch": "nerve", "artery": "blood", "vein": "blood", "muscle": "muscle",
+          "ligament": "ligament", "fat": "fat", "skin": "skin", "body": "soft_tissue"}
 #: Cortical shell thickness of the generated bones (mm); an assumption, typical of lumbar
 #: vertebral cortex (0.5-2 mm), to be replaced by a sourced value.
 CORTICAL_THICKNESS_MM = 1.0
@@ -62,6 +63,9 @@ CORTICAL_THICKNESS_MM = 1.0
 BONE_SPACING_MM = 0.75
 SOFT_TISSUE_SPACING_MM = 1.5
 BODY_SPACING_MM = 2.5
+#: Bone fields are exact within this distance of the surface (mm), and interpolated from exact
+#: values farther out: a needle's bone contact and the 1 mm cortical shell need the surface.
+BONE_EXACT_BAND_MM = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,7 +131,8 @@ def _local_box_bounds(layout: SpineLayout, bone: str, lower: tuple[float, float,
 
 def _bone_job(layout: SpineLayout, bone: str) -> tuple[GridField, TriangleMesh]:
     bounds = _local_box_bounds(layout, bone, *layout.local_box(bone))
-    grid = _without_islands(_closed_grid(lambda p: layout.bone_distance(bone, p), bounds, BONE_SPACING_MM))
+    grid = _without_islands(_closed_grid(lambda p: layout.bone_distance(bone, p), bounds, BONE_SPACING_MM,
+                                         band_mm=BONE_EXACT_BAND_MM))
     mesh = surface_from_grid(grid, target_faces=24000 if bone == "sacrum" else 16000)
     return grid.quantized(), mesh
 
@@ -251,8 +256,10 @@ def generate_patient(parameters: PatientParameters | None = None, *, workers: in
         def bone_distance(points: np.ndarray) -> np.ndarray:
             return np.minimum.reduce([f.signed_distance(points) for f in bone_fields])
 
-        tubes = [_tube_structure(spec) for spec in build_nerves(layout, landmarks, bone_distance)
-                 + build_vessels(layout, bone_distance)]
+        nerves = build_nerves(layout, landmarks, bone_distance)
+        medial_branches = {spec.id: spec for spec in nerves if spec.kind == "medial_branch"}
+        ligaments = build_mamillo_accessory_ligaments(layout, medial_branches, bone_distance)
+        tubes = [_tube_structure(spec) for spec in nerves + ligaments + build_vessels(layout, bone_distance)]
         for disc in DISCS:
             grid, mesh = disc_results[disc]()
             structures[disc] = _structure(disc, "disc", grid, mesh, disc.split("_")[1])

@@ -47,9 +47,9 @@ def build_dural_sac(layout: SpineLayout) -> Sweep:
             widths.append(0.5 * shape.canal_width * 0.72)
             depths.append(0.5 * shape.canal_depth * ratio[level])
     sacrum = layout.sacrum
-    for z, taper in ((0.5 * sacrum.body_height, 1.0), (0.0, 0.8), (-0.5 * sacrum.body_height - 6.0, 0.45)):
-        center_y = sacrum.posterior_wall_y + 0.5 * sacrum.canal_depth + 0.15 * max(-z, 0.0)
-        controls.append(layout.poses["sacrum"].patient_from_local(np.array([[0.0, center_y, z]]))[0])
+    # The sac ends at S2: from S1's endplate, down the canal.
+    for below_endplate, taper in ((0.0, 1.0), (0.5 * sacrum.body_height, 0.8), (sacrum.body_height + 6.0, 0.45)):
+        controls.append(layout.poses["sacrum"].patient_from_local(sacrum.canal_center(below_endplate)[None, :])[0])
         widths.append(0.5 * sacrum.canal_width * 0.65 * taper)
         depths.append(0.5 * sacrum.canal_depth * 0.56 * taper)
     return Sweep.through(np.array(controls), widths, depths, spacing_mm=0.5, end_rounding_mm=2.0)
@@ -242,7 +242,7 @@ def _s1_nerves(layout: SpineLayout) -> list[TubeSpec]:
     nerves = []
     for side_name, side in SIDES.items():
         (inner, anterior, channel_r), (_, posterior, _) = channels[side_name]
-        start = np.array([side * 3.0, sacrum.posterior_wall_y + 0.5 * sacrum.canal_depth, 0.5 * sacrum.body_height + 6.0])
+        start = sacrum.canal_center(-6.0 * scale) + np.array([side * 3.0 * scale, 0.0, 0.0])  # 6 mm above S1's endplate
         # The S1 ganglion lies in the foramen: a third of the way along the anterior channel.
         axis = (anterior - inner) / np.linalg.norm(anterior - inner)
         ganglion_center = inner + axis * min(0.35 * np.linalg.norm(anterior - inner), 1.2 * ganglion_r + 2.0)

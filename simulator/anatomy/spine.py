@@ -93,7 +93,7 @@ class SpineLayout:
         """A box (mm, the bone's own frame) that contains the whole bone."""
         if bone == "sacrum":
             s = self.sacrum
-            return ((-0.5 * s.ala_span - 8, -0.5 * s.body_depth - 12, -0.5 * s.body_height - 75),
+            return ((-0.5 * s.ala_span - 8, -0.5 * s.body_depth - 16 * s.scale, 0.5 * s.body_height - 114 * s.scale),
                     (0.5 * s.ala_span + 8, 0.5 * s.body_depth + 45, 0.5 * s.body_height + 28))
         s = self.shapes[bone]
         return ((-0.5 * s.transverse_span - 6, -0.5 * s.body_depth - 6, -0.5 * s.mid_height - 24),
@@ -228,9 +228,7 @@ def sacral_channels(sacrum: SacrumShape) -> dict[str, list[tuple[np.ndarray, np.
     scale = sacrum.scale
     radius = max(0.5 * SACRUM.posterior_foramen_width_mm * scale, 0.5 * SACRUM.ganglion_width_mm * scale + 1.0 * scale)
     channels = {}
-    z = -0.5 * sacrum.body_height - 4.0
-    canal_depth = np.clip(sacrum.canal_depth - 0.08 * abs(z), 6.0, None)
-    canal_center_y = sacrum.posterior_wall_y + 0.5 * canal_depth + 0.15 * abs(z)
+    _, canal_center_y, z = sacrum.canal_center(sacrum.body_height + 4.0 * scale)  # 4 mm below S1's body
     for side_name, side in SIDES.items():
         inner = np.array([side * (0.5 * sacrum.canal_width - 3.0), canal_center_y, z])
         anterior = np.array([side * (0.5 * sacrum.canal_width + 8.0), -0.5 * sacrum.body_depth - 6.0, z - 8.0])

@@ -16,14 +16,20 @@ Finally the canal is cut out, so canal width and depth are exactly the table's.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from functools import cached_property, lru_cache
 
 import numpy as np
+from scipy.interpolate import PchipInterpolator
+from scipy.ndimage import map_coordinates
+from scipy.spatial import cKDTree
 
 from simulator.anatomy import sdf
 from simulator.anatomy.morphometry import LevelMorphometry, SacrumMorphometry
+from simulator.anatomy.paths import smooth_path
 from simulator.anatomy.pose import Pose
 
-__all__ = ["VertebraShape", "FacetJoint", "lumbar_vertebra_distance", "sacrum_distance", "SacrumShape"]
+__all__ = ["VertebraShape", "FacetJoint", "lumbar_vertebra_distance", "sacrum_distance", "SacrumShape",
+           "mamillary_and_accessory"]
 
 #: Fillet radius where parts of one bone meet (mm).
 FILLET_MM = 2.5
@@ -125,8 +131,12 @@ class VertebraShape:
         return FacetJoint(side, center, self.facet_angle_deg, 7.0 * k, 0.5 * (z_high - z_low))
 
 
+@lru_cache(maxsize=64)
 def _unit(shape):
-    """A shape dataclass with every length divided by its scale, and scale 1."""
+    """A shape dataclass with every length divided by its scale, and scale 1.
+
+    Cached: the sacrum keeps tables of its axis, built once per shape.
+    """
     lengths = {f.name: getattr(shape, f.name) / shape.scale for f in fields(shape)
                if isinstance(getattr(shape, f.name), float) and not f.name.endswith("_deg") and f.name != "scale"}
     return replace(shape, **lengths, scale=1.0)
@@ -163,19 +173,41 @@ class FacetJoint:
         return np.array([u, n, [0.0, 0.0, 1.0]])
 
     def superior_process(self, points: np.ndarray, thickness: float = 6.0) -> np.ndarray:
-        """The superior articular process: a block on the anterolateral side of the joint."""
+        """The superior articular process: a plate on the anterolateral side of the joint.
+
+        Its free (upper) end is domed, as on real vertebrae, while the joint surface stays flat
+        over the joint's middle.
+        """
         extra_down = self.process_extra_down
         u, n, z = self.axes()
         center = self.center - n * (0.5 * FACET_GAP_MM + 0.5 * thickness) - z * 0.5 * extra_down
         half = (self.half_length, 0.5 * thickness, self.half_height + 0.5 * extra_down)
-        return sdf.rounded_box(points, center, half, self.axes(), radius=0.5 * thickness - 0.2)
+        plate = sdf.rounded_box(points, center, half, self.axes(), radius=0.5 * thickness - 0.2)
+        return _domed(plate, points, center, half, self.axes(), upwards=True)
 
     def inferior_process(self, points: np.ndarray, thickness: float = 6.5, extra_up: float = 8.0) -> np.ndarray:
-        """The upper bone's inferior articular process: a block on the posteromedial side."""
+        """The upper bone's inferior articular process: a plate on the posteromedial side, domed below."""
         u, n, z = self.axes()
         center = self.center + n * (0.5 * FACET_GAP_MM + 0.5 * thickness) + z * (0.5 * extra_up + 1.0)
         half = (self.half_length - 1.0, 0.5 * thickness, self.half_height - 1.0 + 0.5 * extra_up)
-        return sdf.rounded_box(points, center, half, self.axes(), radius=0.5 * thickness - 0.2)
+        plate = sdf.rounded_box(points, center, half, self.axes(), radius=0.5 * thickness - 0.2)
+        return _domed(plate, points, center, half, self.axes(), upwards=False)
+
+
+def _domed(plate: np.ndarray, points: np.ndarray, center: np.ndarray, half: tuple[float, float, float],
+           axes: np.ndarray, upwards: bool) -> np.ndarray:
+    """A plate of half sizes ``half`` with one end (the upper or lower) rounded by an ellipsoid.
+
+    The ellipsoid, centred 30 % of the plate's half height towards the other end, leaves the
+    plate's middle untouched and narrows its free end to about half its length. It is only
+    evaluated near the plate: farther than 8 mm the plate's own distance (a lower bound) stands.
+    """
+    shift = -0.3 * half[2] if upwards else 0.3 * half[2]
+    near = plate < 8.0
+    result = plate.copy()
+    dome = sdf.ellipsoid(points[near], center + axes[2] * shift, (1.25 * half[0], 3.0 * half[1], 1.45 * half[2]), axes)
+    result[near] = sdf.smooth_intersection(plate[near], dome, 2.0)
+    return result
 
 
 def _body(points: np.ndarray, shape: VertebraShape, concavity_mm: float = 1.5) -> np.ndarray:
@@ -262,7 +294,7 @@ def _laminae_and_spine(points: np.ndarray, shape: VertebraShape, joints: list[Fa
         # inferior articular process.
         pars_top = np.array([side * (shape.pedicle_center_x + 0.5), y0 + 12.0, shape.pedicle_center_z])
         pars_bottom = np.array([side * (0.5 * shape.canal_width + 5.0), y0 + 0.75 * shape.canal_depth + 2.0, z_bottom + 2.0])
-        parts.append(sdf.capsule(points, pars_top, pars_bottom, 4.0))
+        parts.append(sdf.capsule(points, pars_top, pars_bottom, 5.0))
     # Spinous process: a "hatchet", low where it leaves the laminae, tall at its free end.
     base_y, tip_y = y0 + shape.canal_depth + 2.0, y0 + shape.spinous_length
     z_mid = -0.2 * shape.mid_height
@@ -277,6 +309,31 @@ def _laminae_and_spine(points: np.ndarray, shape: VertebraShape, joints: list[Fa
     for part in parts[1:]:
         result = sdf.smooth_union(result, part, FILLET_MM)
     return result
+
+
+def mamillary_and_accessory(shape: VertebraShape, joint: FacetJoint) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The mamillary and the accessory process on one side, as ellipsoids (centre, semi-axes in mm).
+
+    The mamillary process sits on the posterior border of the superior articular process, just
+    above the transverse process; the accessory process on the back of the transverse process's
+    root, below its upper border. The medial branch passes in the notch between the two, under
+    the mamillo-accessory ligament (Bogduk, Spine 1981). In the vertebra's frame, at its scale.
+    """
+    k = shape.scale
+    u, n, _ = joint.axes()
+    tp_top = shape.transverse_center_z + 0.5 * shape.transverse_height
+    posterior_border = joint.center + u * (joint.half_length - 1.5 * k) - n * (0.5 * FACET_GAP_MM + 4.5) * k
+    mamillary = np.array([posterior_border[0], posterior_border[1] + 1.0 * k, tp_top + 4.0 * k])
+    accessory = np.array([joint.side * (shape.pedicle_center_x + 5.0 * k),
+                          shape.transverse_y + 0.5 * shape.transverse_thickness + 1.0 * k,
+                          shape.transverse_center_z - 0.15 * shape.transverse_height])
+    return (mamillary, np.array([3.0, 4.0, 4.0]) * k), (accessory, np.array([2.5, 3.0, 3.5]) * k)
+
+
+def _mamillary_and_accessory(points: np.ndarray, shape: VertebraShape, joints: list[FacetJoint]) -> np.ndarray:
+    """Signed distance to the mamillary and accessory processes of both sides (mm)."""
+    return sdf.union(*(sdf.ellipsoid(points, center, tuple(radii))
+                       for joint in joints for center, radii in mamillary_and_accessory(shape, joint)))
 
 
 def canal_distance(points: np.ndarray, shape: VertebraShape) -> np.ndarray:
@@ -308,6 +365,7 @@ def lumbar_vertebra_distance(points: np.ndarray, shape: VertebraShape, superior_
     posterior = sdf.smooth_union(posterior, _laminae_and_spine(points, shape, superior_joints), FILLET_MM)
     for joint in superior_joints:
         posterior = sdf.smooth_union(posterior, joint.superior_process(points), FILLET_MM)
+    posterior = sdf.smooth_union(posterior, _mamillary_and_accessory(points, shape, superior_joints), 1.5)
     points_below = lower_from_self.patient_from_local(points)
     for joint in inferior_joints:
         posterior = sdf.smooth_union(posterior, joint.inferior_process(points_below), FILLET_MM)
@@ -321,9 +379,43 @@ def lumbar_vertebra_distance(points: np.ndarray, shape: VertebraShape, superior_
     return sdf.subtract(bone, canal_distance(points, shape))
 
 
+#: The sacral axis through the middle of the fused bodies, at unit scale: (y, z) offsets in mm
+#: from the centre of the S1 superior endplate, from the endplate to the apex. It runs straight
+#: along S1 and then bends forwards (the pelvic surface is concave): about 50° between the axis
+#: of S1 and that of S5. Segment lengths 30 (S1), 25, 21, 17 and 14 mm: about 106 mm along the
+#: curve, the anterior length of an adult sacrum.
+SACRAL_AXIS_YZ = ((0.0, 40.0), (0.0, 0.0), (0.0, -30.0), (-2.5, -55.0), (-8.5, -74.5), (-17.0, -88.5), (-27.5, -97.0))
+#: Where the profiles below are given: arc length (mm) from the S1 endplate at the segment
+#: boundaries S1/S2 ... and the apex.
+_PROFILE_ARC = (0.0, 30.0, 55.0, 76.0, 93.0, 106.0)
+#: Half the depth of the fused bodies, as a fraction of the S1 body's half depth.
+_BODY_HALF_DEPTH = (1.0, 0.91, 0.6, 0.42, 0.32, 0.25)
+#: Canal depth and width as fractions of S1's: the canal flattens and narrows downwards.
+_CANAL_DEPTH = (1.0, 0.9, 0.6, 0.45, 0.4, 0.35)
+_CANAL_WIDTH = (1.0, 0.97, 0.7, 0.6, 0.55, 0.5)
+#: Half width of the sacrum as a fraction of half the ala span: alae and auricular surfaces,
+#: then the lateral borders converge on the apex.
+_HALF_WIDTH = (1.0, 0.97, 0.82, 0.52, 0.3, 0.14)
+#: Thickness of the dorsal wall (fused laminae) behind the canal, mm.
+_ROOF = (8.0, 7.0, 5.0, 4.0, 3.0, 2.5)
+#: Extra thickness of the lateral masses behind the dorsal wall's line (alae, auricular part), mm.
+_LATERAL_MASS = (4.0, 4.0, 1.0, 0.0, 0.0, 0.0)
+#: The sacral hiatus: below this arc length the canal is open dorsally (mm).
+HIATUS_ARC_MM = 84.0
+#: The sacral foramina S2-S4 (S1's are the nerve channels): arc length, |x| of the dorsal and
+#: of the pelvic foramen, and their radii (mm, unit scale).
+_FORAMINA = ((53.0, 17.0, 23.0, 3.4, 4.5), (73.0, 15.0, 20.0, 3.0, 3.8), (89.0, 10.5, 15.0, 2.5, 3.0))
+
+
 @dataclass(frozen=True)
 class SacrumShape:
-    """Dimensions of the sacrum (mm), in its frame: origin at the S1 body centre."""
+    """Dimensions of the sacrum (mm), in its frame: origin at the S1 body centre.
+
+    Below S1 the sacrum follows a curved axis (:data:`SACRAL_AXIS_YZ`); its parts are built in
+    coordinates along that axis (:meth:`along_axis`): ``s`` the arc length from the S1
+    superior endplate (mm, caudal positive) and ``t`` the offset across it (mm, posterior
+    positive).
+    """
 
     body_width: float
     body_depth: float
@@ -353,6 +445,88 @@ class SacrumShape:
         """Height of the alae's upper surface next to the superior articular process."""
         return 0.5 * self.body_height - 4.0 * self.scale
 
+    @cached_property
+    def _axis(self) -> tuple[cKDTree, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Dense axis (y, z), its tree, unit tangents (caudal), normals (posterior), arc lengths."""
+        controls = np.array([[0.0, y, z + 0.5 * self.body_height / self.scale] for y, z in SACRAL_AXIS_YZ]) * self.scale
+        dense = smooth_path(controls, 0.5 * self.scale)[:, 1:]
+        tangents = np.gradient(dense, axis=0)
+        tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
+        normals = np.column_stack([-tangents[:, 1], tangents[:, 0]])
+        arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
+        top = np.searchsorted(dense[:, 1] <= 0.5 * self.body_height, True)  # first sample at or below the endplate
+        arc -= arc[top] + (dense[top, 1] - 0.5 * self.body_height)
+        return cKDTree(dense), dense, tangents, normals, arc
+
+    def _nearest_on_axis(self, yz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tree, dense, tangents, normals, arc = self._axis
+        _, index = tree.query(yz)
+        dy, dz = yz[:, 0] - dense[index, 0], yz[:, 1] - dense[index, 1]
+        return arc[index] + dy * tangents[index, 0] + dz * tangents[index, 1], dy * normals[index, 0] + dz * normals[index, 1]
+
+    @cached_property
+    def _axis_table(self) -> tuple[np.ndarray, float, np.ndarray]:
+        """``s`` and ``t`` tabulated on a (y, z) grid round the sacrum: origin, spacing, table."""
+        k = self.scale
+        spacing = 0.5 * k
+        origin = np.array([-70.0 * k, 0.5 * self.body_height - 150.0 * k])
+        shape = (int(200.0 * k / spacing) + 1, int(240.0 * k / spacing) + 1)
+        y, z = np.meshgrid(origin[0] + spacing * np.arange(shape[0]), origin[1] + spacing * np.arange(shape[1]), indexing="ij")
+        s, t = self._nearest_on_axis(np.column_stack([y.ravel(), z.ravel()]))
+        return origin, spacing, np.stack([s.reshape(shape), t.reshape(shape)])
+
+    def along_axis(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Arc length ``s`` and posterior offset ``t`` (mm) of points (sacrum frame) along the axis.
+
+        Both depend on (y, z) only and vary smoothly, so they are read from a table
+        (bilinear, 0.5 mm) near the sacrum and computed exactly elsewhere.
+        """
+        origin, spacing, table = self._axis_table
+        index = (points[:, 1:] - origin) / spacing
+        inside = np.all((index >= 0) & (index <= np.array(table.shape[1:]) - 1), axis=1)
+        s, t = np.empty(len(points)), np.empty(len(points))
+        s[inside], t[inside] = (map_coordinates(table[i], index[inside].T, order=1) for i in range(2))
+        if not inside.all():
+            s[~inside], t[~inside] = self._nearest_on_axis(points[~inside, 1:])
+        return s, t
+
+    def from_axis(self, x: float, t: float, s: float) -> np.ndarray:
+        """The point (sacrum frame, mm) at lateral ``x``, posterior offset ``t``, arc length ``s``."""
+        _, dense, _, normals, arc = self._axis
+        y, z = (np.interp(s, arc, dense[:, a]) + t * np.interp(s, arc, normals[:, a]) for a in range(2))
+        return np.array([x, y, z])
+
+    def profile(self, s: np.ndarray | float, fractions: tuple[float, ...]) -> np.ndarray:
+        """A profile given at the segment boundaries, at arc lengths ``s`` (mm).
+
+        Interpolated smoothly (monotone cubic), so the surfaces built from it have no creases.
+        """
+        return _smooth_profile(fractions)(np.clip(np.asarray(s) / self.scale, _PROFILE_ARC[0], _PROFILE_ARC[-1]))
+
+    def canal_center(self, s: float) -> np.ndarray:
+        """Centre of the sacral canal (sacrum frame, mm) at arc length ``s``."""
+        half_depth = 0.5 * self.body_depth * self.profile(s, _BODY_HALF_DEPTH)
+        return self.from_axis(0.0, half_depth + 0.5 * self.canal_depth * self.profile(s, _CANAL_DEPTH), s)
+
+    def foramina(self) -> list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray, float, float]]:
+        """The sacral foramina S2-S4 (S1's are the nerve channels of the layout).
+
+        Each as (level, side, inner, dorsal, pelvic, dorsal radius, pelvic radius): a canal from
+        ``inner`` (beside the sacral canal) to the dorsal and to the pelvic surface, in the
+        sacrum frame (mm).
+        """
+        k, d = self.scale, self.body_depth
+        result = []
+        for level, (s_foramen, x_dorsal, x_pelvic, r_dorsal, r_pelvic) in zip(("S2", "S3", "S4"), _FORAMINA):
+            s_f = s_foramen * k
+            half_depth = 0.5 * d * self.profile(s_f, _BODY_HALF_DEPTH)
+            for side in (1, -1):
+                inner = self.from_axis(side * 0.4 * self.canal_width * self.profile(s_f, _CANAL_WIDTH), half_depth + 2.0 * k, s_f)
+                dorsal = self.from_axis(side * x_dorsal * k, half_depth + 30.0 * k, s_f + 3.0 * k)
+                pelvic = self.from_axis(side * x_pelvic * k, -half_depth - 12.0 * k, s_f + 2.0 * k)
+                result.append((level, side, inner, dorsal, pelvic, r_dorsal * k, r_pelvic * k))
+        return result
+
     def superior_joint(self, side: int, disc_above_mm: float) -> FacetJoint:
         k = self.scale
         z_low = self.ala_top_z
@@ -361,13 +535,24 @@ class SacrumShape:
         center = np.array([side * (self.pedicle_center_x + 1.0 * k), self.posterior_wall_y + 15.0 * k, 0.5 * (z_low + z_high)])
         return FacetJoint(side, center, self.facet_angle_deg, 8.0 * k, 0.5 * (z_high - z_low), process_extra_down=10.0 * k)
 
-    def sacral_canal(self, points: np.ndarray) -> np.ndarray:
-        x, y, z = points.T
-        # The canal narrows and drifts posteriorly down the sacrum.
-        depth = np.clip(self.canal_depth - 0.08 * np.maximum(-z, 0.0), 6.0, None)
-        width = np.clip(self.canal_width - 0.12 * np.maximum(-z, 0.0), 12.0, None)
-        center_y = self.posterior_wall_y + 0.5 * depth + 0.15 * np.maximum(-z, 0.0)
-        return sdf.ellipse_2d(x, y - center_y, 0.5 * width, 0.5 * depth)
+    def sacral_canal(self, points: np.ndarray, s: np.ndarray | None = None, t: np.ndarray | None = None) -> np.ndarray:
+        """The canal, an elliptic section along the axis; above S1 it continues straight up.
+
+        ``s`` and ``t`` are the points' :meth:`along_axis` coordinates, when already known.
+        """
+        if s is None or t is None:
+            s, t = self.along_axis(points)
+        s = np.maximum(s, 0.0)
+        half_depth = 0.5 * self.body_depth * self.profile(s, _BODY_HALF_DEPTH)
+        depth = self.canal_depth * self.profile(s, _CANAL_DEPTH)
+        width = self.canal_width * self.profile(s, _CANAL_WIDTH)
+        canal = sdf.ellipse_2d(points[:, 0], t - (half_depth + 0.5 * depth), 0.5 * width, 0.5 * depth)
+        return sdf.smooth_intersection(canal, s - (_PROFILE_ARC[-1] - 6.0) * self.scale, 2.0)
+
+
+@lru_cache(maxsize=None)
+def _smooth_profile(values: tuple[float, ...]) -> PchipInterpolator:
+    return PchipInterpolator(_PROFILE_ARC, values)
 
 
 def _sacral_body(points: np.ndarray, shape: SacrumShape) -> np.ndarray:
@@ -380,61 +565,82 @@ def _sacral_body(points: np.ndarray, shape: SacrumShape) -> np.ndarray:
     return sdf.smooth_subtract(body, dish, 1.0)
 
 
+def _sacral_mass(points: np.ndarray, shape: SacrumShape, s: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Fused bodies, lateral masses and dorsal wall below S1's body, along the curved axis.
+
+    A section that is widest at the alae, with a front at the fused bodies (the alae a little
+    behind it) and a convex back behind the canal, shrinking down to the apex. ``s`` and ``t``
+    are the points' :meth:`SacrumShape.along_axis` coordinates.
+    """
+    x, _, z = points.T
+    half_depth = 0.5 * shape.body_depth * shape.profile(s, _BODY_HALF_DEPTH)
+    lateral = np.abs(x) - 0.5 * shape.ala_span * shape.profile(s, _HALF_WIDTH)
+    beyond_body = np.clip((np.abs(x) - 0.5 * shape.body_width) / 15.0, 0.0, 1.0)
+    front = -half_depth * (1.0 - 0.35 * beyond_body) - t
+    back_mid = half_depth + shape.canal_depth * shape.profile(s, _CANAL_DEPTH) + shape.profile(s, _ROOF) * shape.scale
+    # Convex back, falling away laterally, more so below the lateral masses of S1-S2.
+    fall = (0.003 + 0.004 * np.clip(s / (55.0 * shape.scale), 0.0, 1.0)) / shape.scale
+    back = t - (back_mid + shape.profile(s, _LATERAL_MASS) * shape.scale - fall * x**2)
+    # The ala's upper surface falls away laterally.
+    top = z - (shape.ala_top_z - 0.22 * np.maximum(np.abs(x) - 0.5 * shape.body_width, 0.0))
+    bottom = s - _PROFILE_ARC[-1] * shape.scale
+    section = sdf.smooth_intersection(sdf.smooth_intersection(front, back, 6.0), lateral, 8.0)
+    return sdf.smooth_intersection(sdf.smooth_intersection(section, top, 6.0), bottom, 6.0)
+
+
+def _dorsal_relief(points: np.ndarray, shape: SacrumShape) -> np.ndarray:
+    """Median sacral crest with the tubercles of S1-S3 (fused spinous processes)."""
+    k = shape.scale
+    parts = []
+    for s_start, s_end in ((8.0, 40.0), (40.0, 76.0)):
+        a, b = (shape.from_axis(0.0, _crest_t(shape, s * k), s * k) for s in (s_start, s_end))
+        parts.append(sdf.capsule(points, a, b, 3.2 * k))
+    for s_tubercle, size in ((14.0, 1.0), (38.0, 0.85), (60.0, 0.7)):
+        center = shape.from_axis(0.0, _crest_t(shape, s_tubercle * k) + 1.5 * k, s_tubercle * k)
+        parts.append(sdf.ellipsoid(points, center, (3.8 * k, 5.0 * k * size, 7.0 * k * size)))
+    return sdf.union(*parts)
+
+
+def _crest_t(shape: SacrumShape, s: float) -> float:
+    """Posterior offset (mm) of the median crest's line: on the dorsal wall's midline."""
+    half_depth = 0.5 * shape.body_depth * shape.profile(s, _BODY_HALF_DEPTH)
+    return float(half_depth + shape.canal_depth * shape.profile(s, _CANAL_DEPTH) + shape.profile(s, _ROOF) * shape.scale + 3.0 * shape.scale)
+
+
 def sacrum_distance(points: np.ndarray, shape: SacrumShape, superior_joints: list[FacetJoint],
                     nerve_channels: list[tuple[np.ndarray, np.ndarray, float]]) -> np.ndarray:
-    """Signed distance (mm) to the sacrum (S1 to about S3) at ``points`` in its local frame.
+    """Signed distance (mm) to the sacrum (S1 to the apex) at ``points`` in its local frame.
 
     ``nerve_channels`` are (start, end, radius) capsules, in the sacrum frame, carved out of the
     bone: the S1 foramina around the S1 nerves.
     """
-    x, y, z = points.T
-    w, d, h = shape.body_width, shape.body_depth, shape.body_height
-    body = _sacral_body(points, shape)
-
-    # Lateral masses and alae: a plate that curves backwards as it descends (sacral
-    # kyphosis), wide at the alae, narrowing quickly below them and tapering to the apex.
-    depth_below = np.maximum(shape.ala_top_z - z, 0.0)
-    length = 0.5 * h + 62.0 + shape.ala_top_z
-    fraction = np.clip(depth_below / length, 0.0, 1.0)
-    curve = 22.0 * fraction**2                      # posterior drift of the plate, mm
-    half_width = np.where(depth_below < 30.0, 0.5 * shape.ala_span - 0.15 * depth_below,
-                          0.5 * shape.ala_span - 4.5 - 1.1 * (depth_below - 30.0))
-    half_width = np.maximum(half_width, 14.0)
-    lateral = np.abs(x) - half_width
-    # The ala's upper surface falls away laterally.
-    top = z - (shape.ala_top_z - 0.22 * np.maximum(np.abs(x) - 0.5 * w, 0.0))
-    bottom = -z - (0.5 * h + 62.0)
-    thickness_front = 0.5 * d * (1.0 - 0.55 * fraction)
-    anterior = (curve - thickness_front) - y
-    # Convex posterior surface: highest at the midline, falling away laterally.
-    posterior_limit = curve + 0.5 * d + 22.0 * (1.0 - 0.5 * fraction) - 0.0025 * x**2
-    posterior = y - posterior_limit
-    plate = sdf.smooth_intersection(sdf.smooth_intersection(lateral, bottom, 10.0),
-                                    sdf.smooth_intersection(top, sdf.smooth_intersection(anterior, posterior, 8.0), 6.0), 6.0)
-    bone = sdf.smooth_union(body, plate, FILLET_MM)
-    # Median sacral crest (fused spinous processes), strongest at S1-S2.
-    crest = sdf.capsule(points, np.array([0.0, 0.5 * d + 24.0, 0.5 * h - 12.0]),
-                        np.array([0.0, 0.5 * d + 24.0, -0.5 * h - 38.0]), 3.5)
-    bone = sdf.smooth_union(bone, crest, 3.0)
+    k = shape.scale
+    d = shape.body_depth
+    s, t = shape.along_axis(points)
+    bone = sdf.smooth_union(_sacral_body(points, shape), _sacral_mass(points, shape, s, t), FILLET_MM)
+    bone = sdf.smooth_union(bone, _dorsal_relief(points, shape), 3.0)
     for joint in superior_joints:
         bone = sdf.smooth_union(bone, joint.superior_process(points), FILLET_MM)
-    # The L5-S1 interlaminar space: the top of the posterior plate between the superior
+    # The L5-S1 interlaminar space: the top of the posterior wall between the superior
     # articular processes is lower, under the L5 laminae.
     window = sdf.rounded_box(points, np.array([0.0, 0.5 * d + 30.0, shape.ala_top_z + 4.0]),
                              (shape.pedicle_center_x - 4.0, 20.0, 9.0), None, 3.0)
     bone = sdf.smooth_subtract(bone, window, 2.0)
     for joint in superior_joints:  # keep the joint space to L5's inferior processes
         bone = sdf.subtract(bone, joint.inferior_process(points) - FACET_GAP_MM)
-    bone = sdf.subtract(bone, shape.sacral_canal(points))
-    for start, end, radius in nerve_channels:
-        bone = sdf.smooth_subtract(bone, sdf.capsule(points, start, end, radius), 1.0)
-    # Posterior and anterior sacral foramina of S2 and S3 (the S1 ones are the nerve channels).
-    for depth, radius in ((30.0, 3.6), (52.0, 3.0)):
-        z_foramen = -0.5 * h - depth
-        drift = 22.0 * (depth / (0.5 * h + 62.0 + shape.ala_top_z)) ** 2
-        for side in (1.0, -1.0):
-            x_foramen = side * (0.5 * shape.canal_width + 6.0 - 0.08 * depth)
-            channel = sdf.capsule(points, np.array([x_foramen, drift - 0.5 * d - 10.0, z_foramen]),
-                                  np.array([x_foramen, drift + 0.5 * d + 40.0, z_foramen + 6.0]), radius)
-            bone = sdf.smooth_subtract(bone, channel, 1.0)
+    bone = sdf.subtract(bone, shape.sacral_canal(points, s, t))
+    # The hiatus: no dorsal wall over the canal's lowest part.
+    hiatus = sdf.smooth_intersection(
+        sdf.smooth_intersection(np.abs(points[:, 0]) - 0.5 * shape.canal_width * shape.profile(s, _CANAL_WIDTH),
+                                HIATUS_ARC_MM * k - s, 3.0),
+        shape.profile(s, _BODY_HALF_DEPTH) * 0.5 * d + 1.0 * k - t, 1.0)
+    bone = sdf.smooth_subtract(bone, hiatus, 1.5)
+    channels = list(nerve_channels)
+    for _, _, inner, dorsal, pelvic, r_dorsal, r_pelvic in shape.foramina():
+        channels += [(inner, dorsal, r_dorsal), (inner, pelvic, r_pelvic)]
+    for start, end, radius in channels:
+        # Only points near a channel can change: the others are skipped (much faster).
+        low, high = np.minimum(start, end) - radius - 2.0 * k, np.maximum(start, end) + radius + 2.0 * k
+        near = np.all((points >= low) & (points <= high), axis=1)
+        bone[near] = sdf.smooth_subtract(bone[near], sdf.capsule(points[near], start, end, radius), 1.0)
     return bone

@@ -21,7 +21,7 @@ KIND_COLORS: dict[str, str] = {
     "vertebra": "ivory", "sacrum": "ivory", "disc": "lightsteelblue", "dural_sac": "gold", "root": "yellow",
     "ganglion": "orange", "ventral_ramus": "khaki", "dorsal_ramus": "darkorange", "medial_branch": "red",
     "artery": "firebrick", "vein": "royalblue", "muscle": "indianred", "fat": "khaki", "skin": "peachpuff",
-    "body": "peachpuff",
+    "body": "peachpuff", "ligament": "lightgreen",
 }
 #: Camera directions (from the focal point towards the camera) in the patient frame, and up.
 VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
@@ -30,7 +30,8 @@ VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
     "posterior": ((0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
     "anterior": ((0.0, -1.0, 0.0), (0.0, 0.0, 1.0)),
 }
-SKELETAL_KINDS = ("vertebra", "sacrum", "disc", "root", "ganglion", "ventral_ramus", "dorsal_ramus", "medial_branch")
+SKELETAL_KINDS = ("vertebra", "sacrum", "disc", "root", "ganglion", "ventral_ramus", "dorsal_ramus", "medial_branch",
+                  "ligament")
 
 
 def _plotter(size: tuple[int, int]):

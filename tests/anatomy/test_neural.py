@@ -8,6 +8,10 @@ References (``shared/reference/anatomy.md`` §2):
   (Cohen et al. 2011), so its surface must pass within 2 mm of the landmark.
 - The L5 dorsal ramus runs in the groove between the sacral ala and the root of the S1 superior
   articular process (Bogduk's description).
+- The medial branch passes under the mamillo-accessory ligament (MAL), which bridges the
+  mamillary and accessory processes of the vertebra below (Saito et al. 2013; Bogduk 1981); the
+  MAL covers it only at the notch, and the nerve fills about 3 % of the space under it (Tran et
+  al. 2022; Lynton & Giles 1991), so the two are close but do not touch.
 - The dorsal root ganglia of L1-L4 lie in the medial foraminal zone, L5 in the lateral zone
   (Silverstein et al. 2015): under the pedicle of their own level, above the pedicle of the level
   below, behind the body and disc.
@@ -160,3 +164,40 @@ def test_nerves_stay_out_of_bone(default_scene, kind):
             offenders.append(f"{structure_id} {-clearance:.2f} mm into {bone}")
     assert default_scene.ids(kind=kind), f"no {kind} in the scene"
     assert not offenders, f"{kind}s inside bone: " + ", ".join(offenders)
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("level", LUMBAR[:4])
+def test_medial_branch_passes_under_the_mamillo_accessory_ligament(default_scene, layout, level, side):
+    """Where the Ln medial branch meets the MAL of L(n+1), the ligament lies over it: farther from
+    the bone than the nerve, 0-1 mm from its surface, between the mamillary and accessory processes."""
+    below = NEXT[level]
+    nerve = default_scene.structure(f"medial_branch_{level}_{side}").field
+    ligament = default_scene.structure(f"mamillo_accessory_ligament_{below}_{side}").field
+    gaps = ligament.signed_distance(nerve.points_mm) - nerve.radii_mm
+    crossing = int(np.argmin(gaps))
+    nerve_point = nerve.points_mm[crossing]
+    ligament_point = ligament.points_mm[np.argmin(np.linalg.norm(ligament.points_mm - nerve_point, axis=1))]
+    nerve_depth, ligament_depth = (float(default_scene.signed_distance(below, p[None])[0]) for p in (nerve_point, ligament_point))
+    pose = layout.poses[below]
+    ends_z = pose.local_from_patient(ligament.points_mm[[0, -1]])[:, 2]
+    crossing_z = pose.local_from_patient(nerve_point[None])[0, 2]
+    record("medial branch to MAL gap", f"{level} {side}", float(gaps[crossing]), "0 to 1 mm", 0.0 < gaps[crossing] < 1.0)
+    record("bone distance: nerve / MAL at the crossing", f"{level} {side}", f"{nerve_depth:.2f} / {ligament_depth:.2f}",
+           "nerve nearer the bone", nerve_depth < ligament_depth)
+    assert 0.0 < gaps[crossing] < 1.0, f"the {level} medial branch is {gaps[crossing]:+.2f} mm from the ligament"
+    assert nerve_depth < ligament_depth, (f"at the crossing the nerve is {nerve_depth:.2f} mm from {below}, the ligament "
+                                          f"{ligament_depth:.2f} mm: the nerve is not under it")
+    assert ends_z.min() < crossing_z < ends_z.max(), "the nerve does not cross between the two processes"
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("level", LUMBAR)
+def test_mamillo_accessory_ligament_spans_its_processes(default_scene, level, side):
+    """Each end sits on the bone (within 0.6 mm of its surface); in between it stays out of bone."""
+    ligament = default_scene.structure(f"mamillo_accessory_ligament_{level}_{side}").field
+    surface_gap = default_scene.signed_distance(level, ligament.points_mm) - ligament.radii_mm
+    record("MAL ends: gap to bone", f"{level} {side}", float(surface_gap[[0, -1]].max()), "< 0.6 mm",
+           surface_gap[[0, -1]].max() < 0.6)
+    assert surface_gap[[0, -1]].max() < 0.6, f"an end of the ligament is {surface_gap[[0, -1]].max():.2f} mm off the bone"
+    assert surface_gap.min() > 0.0, f"the ligament runs {-surface_gap.min():.2f} mm into {level}"
