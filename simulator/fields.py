@@ -142,8 +142,10 @@ class TubeField:
         object.__setattr__(self, "points_mm", points)
         object.__setattr__(self, "radii_mm", np.asarray(self.radii_mm, dtype=float))
         object.__setattr__(self, "_tree", cKDTree(points))
-        lengths = np.linalg.norm(np.diff(points, axis=0), axis=1)
-        object.__setattr__(self, "_max_segment_mm", float(lengths.max()))
+        axis = np.diff(points, axis=0)
+        object.__setattr__(self, "_segments", (points[:-1].T.copy(), axis.T.copy(),
+                                               np.maximum(np.einsum("ij,ij->i", axis, axis), 1e-12),
+                                               self.radii_mm[:-1], np.diff(self.radii_mm)))
 
     @property
     def length_mm(self) -> float:
@@ -159,37 +161,42 @@ class TubeField:
 
     def closest_centerline_points(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Closest centreline point, its arc-length position (mm) and the signed distance (mm)."""
-        points = np.asarray(points, dtype=float)
-        a = self.points_mm[:-1]
+        distance, segment, t = self._closest_segments(np.asarray(points, dtype=float))
         axis = np.diff(self.points_mm, axis=0)
-        length_sq = np.maximum(np.einsum("ij,ij->i", axis, axis), 1e-12)
-        r_start, r_change = self.radii_mm[:-1], np.diff(self.radii_mm)
-        # The closest segment touches the nearest vertex (centrelines are smooth and densely
-        # sampled, with bends wider than the tube): check the two segments that meet there.
-        _, nearest = self._tree.query(points, workers=-1)  # type: ignore[attr-defined]
-        best_distance = np.full(len(points), np.inf)
-        best_segment = np.zeros(len(points), dtype=np.intp)
-        best_t = np.zeros(len(points))
-        for segment in (np.maximum(nearest - 1, 0), np.minimum(nearest, len(a) - 1)):
-            start, direction = a[segment], axis[segment]
-            rel = points - start
-            t = np.clip((rel[:, 0] * direction[:, 0] + rel[:, 1] * direction[:, 1] + rel[:, 2] * direction[:, 2])
-                        / length_sq[segment], 0.0, 1.0)
-            dx = rel[:, 0] - t * direction[:, 0]
-            dy = rel[:, 1] - t * direction[:, 1]
-            dz = rel[:, 2] - t * direction[:, 2]
-            distance = np.sqrt(dx * dx + dy * dy + dz * dz) - (r_start[segment] + t * r_change[segment])
-            better = distance < best_distance
-            best_distance[better], best_segment[better], best_t[better] = distance[better], segment[better], t[better]
-        foot = a[best_segment] + best_t[:, None] * axis[best_segment]
-        cumulative = np.concatenate([[0.0], np.cumsum(np.sqrt(length_sq))])
-        arc = cumulative[best_segment] + best_t * np.sqrt(length_sq[best_segment])
-        return foot, arc, best_distance
+        foot = self.points_mm[segment] + t[:, None] * axis[segment]
+        lengths = np.linalg.norm(axis, axis=1)
+        arc = np.concatenate([[0.0], np.cumsum(lengths)])[segment] + t * lengths[segment]
+        return foot, arc, distance
 
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
         """Signed distance in mm at ``points`` (shape (n, 3), mm)."""
-        return self.closest_centerline_points(points)[2]
+        return self._closest_segments(np.asarray(points, dtype=float))[0]
 
+    def _closest_segments(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Signed distance, closest segment and position along it (0..1) for each point."""
+        start, direction, length_sq, r_start, r_change = self._segments
+        # The closest segment touches the nearest vertex (centrelines are smooth and densely
+        # sampled, with bends wider than the tube): check the two segments that meet there.
+        _, nearest = self._tree.query(points, workers=-1)  # type: ignore[attr-defined]
+        x, y, z = points[:, 0], points[:, 1], points[:, 2]
+        best_distance = best_segment = best_t = None
+        for segment in (np.maximum(nearest - 1, 0), np.minimum(nearest, len(length_sq) - 1)):
+            # Column by column: gathering 1-D arrays is much faster than rows of (n, 3) ones.
+            rx, ry, rz = x - start[0][segment], y - start[1][segment], z - start[2][segment]
+            ux, uy, uz = direction[0][segment], direction[1][segment], direction[2][segment]
+            t = np.clip((rx * ux + ry * uy + rz * uz) / length_sq[segment], 0.0, 1.0)
+            rx -= t * ux
+            ry -= t * uy
+            rz -= t * uz
+            distance = np.sqrt(rx * rx + ry * ry + rz * rz) - (r_start[segment] + t * r_change[segment])
+            if best_distance is None:
+                best_distance, best_segment, best_t = distance, segment, t
+            else:
+                better = distance < best_distance
+                best_distance = np.where(better, distance, best_distance)
+                best_segment = np.where(better, segment, best_segment)
+                best_t = np.where(better, t, best_t)
+        return best_distance, best_segment, best_t
 
 
 @dataclass(frozen=True, eq=False)

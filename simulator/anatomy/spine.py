@@ -125,11 +125,15 @@ class SpineLayout:
             low_w, low_d, low_top_slope, low_h = s.body_width, s.body_depth, s.endplate_slope, s.mid_height
         width = 0.5 * (up_shape.body_width + low_w) + 1.0
         depth = 0.5 * (up_shape.body_depth + low_d) + 1.0
-        # Below the upper body's inferior endplate plane (extended 3 mm into the body) ...
-        below_upper = (up_local[:, 2] - (-0.5 * up_shape.mid_height + up_local[:, 1] * up_shape.endplate_slope + 3.0))
-        # ... and above the lower body's superior endplate plane (extended 3 mm into it).
-        above_lower = ((0.5 * low_h - low_local[:, 1] * low_top_slope - 3.0) - low_local[:, 2])
         mid_local = 0.5 * (up_local + low_local)
+        # Into the endplates' concavities the disc reaches 3 mm past the endplate planes, but not
+        # at the rim: there a thin sleeve of disc round each body would be left (sub-voxel slivers).
+        radial = np.hypot(mid_local[:, 0] / (0.5 * width), (mid_local[:, 1] - 3.0) / (0.5 * depth + 3.0))
+        into_endplate = 3.0 * np.clip((0.9 - radial) / 0.15, 0.0, 1.0)
+        # Below the upper body's inferior endplate plane ...
+        below_upper = (up_local[:, 2] - (-0.5 * up_shape.mid_height + up_local[:, 1] * up_shape.endplate_slope + into_endplate))
+        # ... and above the lower body's superior endplate plane.
+        above_lower = ((0.5 * low_h - low_local[:, 1] * low_top_slope - into_endplate) - low_local[:, 2])
         footprint = sdf.smooth_intersection(
             sdf.ellipse_2d(mid_local[:, 0], mid_local[:, 1] - 3.0, 0.5 * width, 0.5 * depth + 3.0),
             mid_local[:, 1] - 0.5 * depth, 3.0)
@@ -232,6 +236,7 @@ def sacral_channels(sacrum: SacrumShape) -> dict[str, list[tuple[np.ndarray, np.
     for side_name, side in SIDES.items():
         inner = np.array([side * (0.5 * sacrum.canal_width - 3.0), canal_center_y, z])
         anterior = np.array([side * (0.5 * sacrum.canal_width + 8.0), -0.5 * sacrum.body_depth - 6.0, z - 8.0])
-        posterior = np.array([side * (0.5 * sacrum.canal_width + 6.0), sacrum.posterior_wall_y + 40.0, z - 2.0])
+        # To the dorsal foramen, about 5 mm behind the dorsal surface (the dorsal ramus ends there).
+        posterior = np.array([side * (0.5 * sacrum.canal_width + 6.0), sacrum.posterior_wall_y + 27.0, z - 2.0])
         channels[side_name] = [(inner, anterior, radius), (inner, posterior, radius * 0.75)]
     return channels

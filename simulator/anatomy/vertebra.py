@@ -172,7 +172,7 @@ class FacetJoint:
         n = np.array([-self.side * np.cos(a), np.sin(a), 0.0])
         return np.array([u, n, [0.0, 0.0, 1.0]])
 
-    def superior_process(self, points: np.ndarray, thickness: float = 6.0) -> np.ndarray:
+    def superior_process(self, points: np.ndarray, thickness: float = 7.5) -> np.ndarray:
         """The superior articular process: a plate on the anterolateral side of the joint.
 
         Its free (upper) end is domed, as on real vertebrae, while the joint surface stays flat
@@ -185,7 +185,7 @@ class FacetJoint:
         plate = sdf.rounded_box(points, center, half, self.axes(), radius=0.5 * thickness - 0.2)
         return _domed(plate, points, center, half, self.axes(), upwards=True)
 
-    def inferior_process(self, points: np.ndarray, thickness: float = 6.5, extra_up: float = 8.0) -> np.ndarray:
+    def inferior_process(self, points: np.ndarray, thickness: float = 7.5, extra_up: float = 8.0) -> np.ndarray:
         """The upper bone's inferior articular process: a plate on the posteromedial side, domed below."""
         u, n, z = self.axes()
         center = self.center + n * (0.5 * FACET_GAP_MM + 0.5 * thickness) + z * (0.5 * extra_up + 1.0)
@@ -295,6 +295,10 @@ def _laminae_and_spine(points: np.ndarray, shape: VertebraShape, joints: list[Fa
         pars_top = np.array([side * (shape.pedicle_center_x + 0.5), y0 + 12.0, shape.pedicle_center_z])
         pars_bottom = np.array([side * (0.5 * shape.canal_width + 5.0), y0 + 0.75 * shape.canal_depth + 2.0, z_bottom + 2.0])
         parts.append(sdf.capsule(points, pars_top, pars_bottom, 5.0))
+        # The articular pillar: pedicle, superior process and pars merge into one column (on
+        # oblique fluoroscopy, the neck and ears of the "Scotty dog").
+        pillar = np.array([side * shape.pedicle_center_x, shape.isthmus_y + 7.0, shape.pedicle_center_z + 2.0])
+        parts.append(sdf.ellipsoid(points, pillar, (4.5, 6.0, 10.0)))
     # Spinous process: a "hatchet", low where it leaves the laminae, tall at its free end.
     base_y, tip_y = y0 + shape.canal_depth + 2.0, y0 + shape.spinous_length
     z_mid = -0.2 * shape.mid_height
@@ -322,7 +326,7 @@ def mamillary_and_accessory(shape: VertebraShape, joint: FacetJoint) -> tuple[tu
     k = shape.scale
     u, n, _ = joint.axes()
     tp_top = shape.transverse_center_z + 0.5 * shape.transverse_height
-    posterior_border = joint.center + u * (joint.half_length - 1.5 * k) - n * (0.5 * FACET_GAP_MM + 4.5) * k
+    posterior_border = joint.center + u * (joint.half_length - 1.5 * k) - n * (0.5 * FACET_GAP_MM + 5.5) * k
     mamillary = np.array([posterior_border[0], posterior_border[1] + 1.0 * k, tp_top + 4.0 * k])
     accessory = np.array([joint.side * (shape.pedicle_center_x + 5.0 * k),
                           shape.transverse_y + 0.5 * shape.transverse_thickness + 1.0 * k,
