@@ -44,11 +44,18 @@ class TriangleMesh:
         a, b, c = v[self.faces[:, 0]], v[self.faces[:, 1]], v[self.faces[:, 2]]
         return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
+    def _face_cross_products(self) -> np.ndarray:
+        v = self.vertices.astype(float)
+        return np.cross(v[self.faces[:, 1]] - v[self.faces[:, 0]], v[self.faces[:, 2]] - v[self.faces[:, 0]])
+
     def face_normals(self) -> np.ndarray:
         """Unit normal of each face, shape (m, 3)."""
-        v = self.vertices.astype(float)
-        n = np.cross(v[self.faces[:, 1]] - v[self.faces[:, 0]], v[self.faces[:, 2]] - v[self.faces[:, 0]])
+        n = self._face_cross_products()
         return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+
+    def face_areas_mm2(self) -> np.ndarray:
+        """Area of each face in mm², shape (m,)."""
+        return 0.5 * np.linalg.norm(self._face_cross_products(), axis=1)
 
     def to_pyvista(self):  # -> pyvista.PolyData, imported lazily (rendering stack)
         import pyvista as pv
@@ -196,7 +203,7 @@ def _without_fragments(surface, min_fraction: float = 0.01):
 
 
 def _decimate_closed(surface, target_faces: int):
-    """Decimate towards ``target_faces``, keeping the mesh closed.
+    """Decimate towards ``target_faces``, keeping the mesh closed and free of zero-area triangles.
 
     Quadric decimation (the ``fast_simplification`` library, about five times faster than
     VTK's on our meshes and as close to the field) now and then leaves a non-manifold edge;
@@ -221,7 +228,8 @@ def _decimate_closed(surface, target_faces: int):
                          lambda: surface.decimate(reduction, volume_preservation=True),
                          lambda: surface.decimate_pro(reduction, preserve_topology=True, feature_angle=60.0)):
             decimated = decimate().clean(polys_to_lines=False, lines_to_points=False)
-            if edge_manifold_report(_from_pyvista(decimated))[0]:
+            mesh = _from_pyvista(decimated)
+            if edge_manifold_report(mesh)[0] and mesh.face_areas_mm2().min() > 1e-9:
                 return decimated
     return surface
 

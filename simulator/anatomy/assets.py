@@ -18,7 +18,7 @@ import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Literal, Union
+from typing import Annotated, Literal, Union
 
 import numpy as np
 import pydantic
@@ -48,7 +48,8 @@ class _GridEntry(pydantic.BaseModel):
     type: Literal["grid"]
     origin_mm: tuple[float, float, float]
     spacing_mm: float = pydantic.Field(gt=0)
-    shape: tuple[int, int, int]
+    # Interpolation needs two nodes along every axis.
+    shape: tuple[Annotated[int, pydantic.Field(ge=2)], Annotated[int, pydantic.Field(ge=2)], Annotated[int, pydantic.Field(ge=2)]]
 
 
 class _TubeEntry(pydantic.BaseModel):
