@@ -199,13 +199,13 @@ def _domed(plate: np.ndarray, points: np.ndarray, center: np.ndarray, half: tupl
     """A plate of half sizes ``half`` with one end (the upper or lower) rounded by an ellipsoid.
 
     The ellipsoid, centred 30 % of the plate's half height towards the other end, leaves the
-    plate's middle untouched and narrows its free end to about half its length. It is only
+    plate's middle untouched and narrows its free end to about a third of its length. It is only
     evaluated near the plate: farther than 8 mm the plate's own distance (a lower bound) stands.
     """
     shift = -0.3 * half[2] if upwards else 0.3 * half[2]
     near = plate < 8.0
     result = plate.copy()
-    dome = sdf.ellipsoid(points[near], center + axes[2] * shift, (1.25 * half[0], 3.0 * half[1], 1.45 * half[2]), axes)
+    dome = sdf.ellipsoid(points[near], center + axes[2] * shift, (1.12 * half[0], 3.0 * half[1], 1.35 * half[2]), axes)
     result[near] = sdf.smooth_intersection(plate[near], dome, 2.0)
     return result
 
