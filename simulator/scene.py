@@ -17,7 +17,9 @@ array([-8.1])
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +29,9 @@ from simulator.anatomy.parameters import PatientParameters
 from simulator.errors import ParameterError, UnknownStructureError
 from simulator.fields import Bounds
 from simulator.structure import Structure
+
+if TYPE_CHECKING:
+    from simulator.anatomy.spine import SpineLayout
 from simulator.tissues import TISSUES
 
 __all__ = ["Scene", "Crossing", "LabelVolume", "OUTSIDE", "GENERIC_TISSUE"]
@@ -129,6 +134,13 @@ class Scene:
     @property
     def landmarks_mm(self) -> dict[str, np.ndarray]:
         return self.anatomy.landmarks_mm
+
+    @cached_property
+    def layout(self) -> "SpineLayout":
+        """Shapes and poses of the generated bones (to name the part of a bone a needle touches)."""
+        from simulator.anatomy.spine import build_layout
+
+        return build_layout(self.parameters)
 
     def structure(self, structure_id: str) -> Structure:
         """The structure with this id (e.g. ``"medial_branch_L4_right"``)."""

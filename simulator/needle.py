@@ -1,0 +1,274 @@
+"""A rigid needle in the scene: entry on the skin, aim, advance, withdraw, re-aim.
+
+Every action is a plain function that takes a :class:`Needle` (an immutable value) and returns
+the new needle and the events the action raised, so the GUI, headless plans and replays can all
+apply the same commands and get the same result. Several needles are several values.
+
+Mechanics (design defaults, stated here):
+
+- The needle is rigid and straight; its hub stays outside the skin, so the tip can go no deeper
+  than the device's length.
+- Its direction can be changed freely only while the tip is within :data:`REAIM_DEPTH_MM` of
+  the skin (the shaft still pivots in skin and fat). Deeper, it must be withdrawn first; a
+  re-aim after the tip had gone deeper counts as a redirection (a new pass).
+- Advancing into bone stops at the bone surface with a bone-contact event naming the part
+  ("L4 transverse process"). Crossing the dural sac, a nerve, a vessel or a disc is allowed,
+  as in life, and raises an event (CSF, paraesthesia, blood, disc puncture).
+
+Examples
+--------
+>>> from simulator.scene import Scene                                             # doctest: +SKIP
+>>> scene = Scene.load()                                                          # doctest: +SKIP
+>>> entry = scene.landmark("pedicle_L4_right") + [0.0, 80.0, -30.0]              # doctest: +SKIP
+>>> needle, events = insert(scene, "rf_18g_100mm_10mm", entry, aim_direction(entry, 30.0, 10.0))  # doctest: +SKIP
+>>> needle, events = advance(scene, needle, 40.0)                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from simulator._validation import check_points, check_range
+from simulator.devices import NeedleModel, device
+from simulator.errors import ParameterError
+from simulator.scene import Crossing, Scene
+
+__all__ = ["Needle", "NeedleEvent", "insert", "advance", "withdraw", "reaim", "aim_direction", "entry_towards",
+           "REAIM_DEPTH_MM", "MAX_ENTRY_OFFSET_MM"]
+
+#: Tip depth (mm from the skin) up to which the needle can be re-aimed without withdrawing.
+REAIM_DEPTH_MM = 10.0
+#: How far from the skin surface an entry point may be given; it is moved onto the skin (mm).
+MAX_ENTRY_OFFSET_MM = 15.0
+#: Largest single advance or withdrawal (mm): more is a typing error, not a needle movement.
+MAX_STEP_MM = 200.0
+
+#: What crossing a structure of each kind feels like to the operator and the patient.
+_CROSSING_EVENTS = {
+    "dural_sac": ("csf", "CSF flows back: the needle is in the dural sac"),
+    "root": ("paraesthesia", "sharp radiating pain: the needle touched a nerve root"),
+    "ganglion": ("paraesthesia", "sharp radiating pain: the needle touched a dorsal root ganglion"),
+    "ventral_ramus": ("paraesthesia", "sharp pain down the leg: the needle touched a ventral ramus"),
+    "dorsal_ramus": ("paraesthesia", "the patient feels a jolt in the back: the needle touched a dorsal ramus"),
+    "medial_branch": ("paraesthesia", "the patient feels a jolt in the back: the needle touched a medial branch"),
+    "artery": ("blood", "bright blood in the hub: the needle is in an artery"),
+    "vein": ("blood", "dark blood in the hub: the needle is in a vein"),
+    "disc": ("disc_puncture", "the needle entered an intervertebral disc"),
+}
+
+
+@dataclass(frozen=True)
+class NeedleEvent:
+    """Something the operator feels or sees: ``kind`` (e.g. ``"bone_contact"``), a sentence,
+    the structure involved and the tip depth (mm from the skin) where it happened."""
+
+    kind: str
+    message: str
+    structure_id: str | None = None
+    depth_mm: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Needle:
+    """One needle in the patient (all positions in mm, patient frame LPS).
+
+    Parameters
+    ----------
+    label : str
+        The operator's name for it ("needle 1").
+    model : NeedleModel
+        The device.
+    entry_mm : numpy.ndarray, shape (3,)
+        Where it crosses the skin.
+    direction : numpy.ndarray, shape (3,)
+        Unit vector from the entry towards the tip.
+    depth_mm : float
+        Tip depth along the shaft from the skin entry.
+    redirections : int
+        Re-aims made after withdrawing from deeper than :data:`REAIM_DEPTH_MM`.
+    path_mm : float
+        Total distance the tip has travelled in tissue (advances, withdrawals, pivots).
+    bone_contact : str or None
+        The bone part the tip rests on ("L4 transverse process"), if any.
+    deepest_since_aim_mm : float
+        Deepest tip position since the last aim (decides whether a re-aim is a redirection).
+    """
+
+    label: str
+    model: NeedleModel
+    entry_mm: np.ndarray
+    direction: np.ndarray
+    depth_mm: float = 0.0
+    redirections: int = 0
+    path_mm: float = 0.0
+    bone_contact: str | None = None
+    deepest_since_aim_mm: float = 0.0
+    bone_contact_structure: str | None = field(default=None)
+
+    @property
+    def tip_mm(self) -> np.ndarray:
+        """Tip position (mm)."""
+        return self.entry_mm + self.depth_mm * self.direction
+
+    @property
+    def active_segment_mm(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end (the tip) of the uninsulated part; both the tip for a plain needle."""
+        start_depth = max(self.depth_mm - self.model.active_tip_mm, 0.0)
+        return self.entry_mm + start_depth * self.direction, self.tip_mm
+
+    def crossings(self, scene: Scene) -> list[Crossing]:
+        """The structures the shaft crosses from the skin to the tip, in order, with their
+        entry and exit depths (mm from the skin entry)."""
+        if self.depth_mm <= 0.0:
+            return []
+        # A surface the tip only rests on (bone it stopped at) is touched, not crossed.
+        return [c for c in scene.segment_crossings(self.entry_mm, self.tip_mm) if c.entry_mm < self.depth_mm - 1e-3]
+
+
+def aim_direction(entry_mm: object, cranial_deg: float, medial_deg: float) -> np.ndarray:
+    """A needle direction from the angles a clinician names, for a prone patient.
+
+    The needle goes anteriorly (-y); ``cranial_deg`` tilts its tip towards the head (negative:
+    caudal) as seen on a lateral view; ``medial_deg`` tilts it towards the midline (negative:
+    lateral) as seen on an axial view. The midline is x = 0, so "medial" depends on the side of
+    ``entry_mm``.
+    """
+    entry = check_points(entry_mm, "entry_mm")[0]
+    cranial = np.radians(check_range(cranial_deg, "cranial_deg", -80.0, 80.0, "deg"))
+    medial = np.radians(check_range(medial_deg, "medial_deg", -80.0, 80.0, "deg"))
+    towards_midline = -np.sign(entry[0]) if entry[0] != 0 else 0.0
+    direction = np.array([towards_midline * np.tan(medial), -1.0, np.tan(cranial)])
+    return direction / np.linalg.norm(direction)
+
+
+def entry_towards(scene: Scene, target_mm: object, direction: object) -> np.ndarray:
+    """The skin point from which a needle along ``direction`` would reach ``target_mm`` (mm).
+
+    Raises an error when that line does not leave the body within 300 mm.
+    """
+    target = check_points(target_mm, "target_mm")[0]
+    unit = check_points(direction, "direction")[0]
+    unit = unit / max(float(np.linalg.norm(unit)), 1e-12)
+    body = [c for c in scene.segment_crossings(target, target - 300.0 * unit, include_body=True) if c.kind == "body"]
+    if not body or not body[0].starts_inside or body[0].ends_inside:
+        raise ParameterError("target_mm", target.round(1).tolist(), "a point inside the body, with the skin within 300 mm "
+                             "against the needle's direction")
+    return target - body[0].exit_mm * unit
+
+
+def insert(scene: Scene, device_id: str, entry_mm: object, direction: object, label: str = "needle 1"
+           ) -> tuple[Needle, list[NeedleEvent]]:
+    """Put the tip of a new needle on the skin at the point nearest ``entry_mm``, aimed along
+    ``direction`` (it must point into the body)."""
+    model = device(device_id)
+    skin = _snap_to_skin(scene, check_points(entry_mm, "entry_mm")[0])
+    unit = _inward_direction(scene, skin, direction)
+    needle = Needle(label, model, skin, unit)
+    return needle, [NeedleEvent("skin_entry", f"{label} ({model.description}) on the skin", "skin", 0.0)]
+
+
+def advance(scene: Scene, needle: Needle, distance_mm: float) -> tuple[Needle, list[NeedleEvent]]:
+    """Push the needle ``distance_mm`` deeper; it stops on bone."""
+    distance = check_range(distance_mm, "distance_mm", 0.0, MAX_STEP_MM, "mm")
+    if distance == 0.0:
+        raise ParameterError("distance_mm", distance_mm, f"more than 0 and up to {MAX_STEP_MM:g} mm")
+    if needle.depth_mm + distance > needle.model.length_mm:
+        raise ParameterError("distance_mm", distance_mm,
+                             f"at most {needle.model.length_mm - needle.depth_mm:.1f} mm: the {needle.model.description} "
+                             f"is {needle.model.length_mm:g} mm long and its tip is {needle.depth_mm:.1f} mm deep")
+    if needle.bone_contact is not None:
+        return needle, [NeedleEvent("bone_contact", f"{needle.label} is on bone ({needle.bone_contact}): it does not "
+                                    "advance", needle.bone_contact_structure, needle.depth_mm)]
+    start = needle.tip_mm
+    crossings = scene.segment_crossings(start, start + distance * needle.direction)
+    bone = next((c for c in crossings if c.role == "bone"), None)
+    travel = distance if bone is None else max(bone.entry_mm, 0.0)
+    # Structures entered on the way (not those the tip was already in).
+    events = [_crossing_event(c, needle.depth_mm) for c in crossings
+              if c.kind in _CROSSING_EVENTS and 0.0 < c.entry_mm <= travel]
+    moved = replace(needle, depth_mm=needle.depth_mm + travel, path_mm=needle.path_mm + travel,
+                    deepest_since_aim_mm=max(needle.deepest_since_aim_mm, needle.depth_mm + travel))
+    if bone is not None:
+        part = _bone_part_name(scene, bone.structure_id, moved.tip_mm)
+        moved = replace(moved, bone_contact=part, bone_contact_structure=bone.structure_id)
+        events.append(NeedleEvent("bone_contact", f"{needle.label} touches bone: {part}", bone.structure_id,
+                                  moved.depth_mm))
+    return moved, events
+
+
+def withdraw(scene: Scene, needle: Needle, distance_mm: float) -> tuple[Needle, list[NeedleEvent]]:
+    """Pull the needle back ``distance_mm`` (at most to the skin)."""
+    distance = check_range(distance_mm, "distance_mm", 0.0, MAX_STEP_MM, "mm")
+    if distance == 0.0 or distance > needle.depth_mm + 1e-9:
+        raise ParameterError("distance_mm", distance_mm, f"more than 0 and up to the tip depth, {needle.depth_mm:.1f} mm")
+    moved = replace(needle, depth_mm=max(needle.depth_mm - distance, 0.0), path_mm=needle.path_mm + distance,
+                    bone_contact=None, bone_contact_structure=None)
+    return moved, [NeedleEvent("withdrawal", f"{needle.label} withdrawn {distance:g} mm to {moved.depth_mm:.1f} mm",
+                               None, moved.depth_mm)]
+
+
+def reaim(scene: Scene, needle: Needle, direction: object) -> tuple[Needle, list[NeedleEvent]]:
+    """Point the needle along ``direction``, pivoting at the skin entry.
+
+    Only while the tip is within :data:`REAIM_DEPTH_MM` of the skin; a re-aim after having
+    been deeper counts as a redirection.
+    """
+    if needle.depth_mm > REAIM_DEPTH_MM:
+        raise ParameterError("direction", direction, f"a new aim only with the tip within {REAIM_DEPTH_MM:g} mm of the "
+                             f"skin: withdraw first (the tip is {needle.depth_mm:.1f} mm deep)")
+    unit = _inward_direction(scene, needle.entry_mm, direction)
+    redirected = needle.deepest_since_aim_mm > REAIM_DEPTH_MM
+    pivot = needle.depth_mm * float(np.linalg.norm(unit - needle.direction))
+    moved = replace(needle, direction=unit, redirections=needle.redirections + int(redirected),
+                    path_mm=needle.path_mm + pivot, deepest_since_aim_mm=needle.depth_mm,
+                    bone_contact=None, bone_contact_structure=None)
+    if redirected:
+        return moved, [NeedleEvent("redirection", f"{needle.label} redirected (pass {moved.redirections + 1})",
+                                   None, needle.depth_mm)]
+    return moved, [NeedleEvent("aim", f"{needle.label} re-aimed near the skin", None, needle.depth_mm)]
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _snap_to_skin(scene: Scene, point: np.ndarray) -> np.ndarray:
+    """The point of the skin surface (body envelope, level 0) nearest ``point``."""
+    offset = float(scene.signed_distance("body", point[None])[0])
+    if abs(offset) > MAX_ENTRY_OFFSET_MM:
+        raise ParameterError("entry_mm", point.round(1).tolist(),
+                             f"a point within {MAX_ENTRY_OFFSET_MM:g} mm of the skin surface (this one is {offset:+.1f} mm "
+                             "from it; negative is inside)")
+    p = point.copy()
+    for _ in range(5):
+        d = float(scene.signed_distance("body", p[None])[0])
+        p = p - d * _outward(scene, p)
+    return p
+
+
+def _outward(scene: Scene, point: np.ndarray, step: float = 0.25) -> np.ndarray:
+    gradient = np.array([(scene.signed_distance("body", (point + e)[None])[0] -
+                          scene.signed_distance("body", (point - e)[None])[0]) for e in np.eye(3) * step])
+    return gradient / max(float(np.linalg.norm(gradient)), 1e-12)
+
+
+def _inward_direction(scene: Scene, skin_point: np.ndarray, direction: object) -> np.ndarray:
+    vector = check_points(direction, "direction")[0]
+    length = float(np.linalg.norm(vector))
+    if length == 0.0:
+        raise ParameterError("direction", direction, "a non-zero vector")
+    unit = vector / length
+    if unit @ _outward(scene, skin_point) > -0.1:
+        raise ParameterError("direction", direction, "a direction into the body (this one runs along or out of the skin)")
+    return unit
+
+
+def _crossing_event(crossing: Crossing, depth_before_mm: float) -> NeedleEvent:
+    event_kind, sentence = _CROSSING_EVENTS[crossing.kind]
+    return NeedleEvent(event_kind, f"{sentence} ({crossing.structure_id})", crossing.structure_id,
+                       depth_before_mm + crossing.entry_mm)
+
+
+def _bone_part_name(scene: Scene, bone: str, point: np.ndarray) -> str:
+    from simulator.anatomy.bone_parts import bone_part_name
+
+    return bone_part_name(scene.layout, bone, point)
