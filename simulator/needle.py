@@ -26,7 +26,7 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -94,6 +94,8 @@ class Needle:
         The bone part the tip rests on ("L4 transverse process"), if any.
     deepest_since_aim_mm : float
         Deepest tip position since the last aim (decides whether a re-aim is a redirection).
+    bone_contact_structure : str or None
+        The id of that bone ("L4").
     """
 
     label: str
@@ -105,7 +107,7 @@ class Needle:
     path_mm: float = 0.0
     bone_contact: str | None = None
     deepest_since_aim_mm: float = 0.0
-    bone_contact_structure: str | None = field(default=None)
+    bone_contact_structure: str | None = None
 
     @property
     def tip_mm(self) -> np.ndarray:

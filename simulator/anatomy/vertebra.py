@@ -507,10 +507,17 @@ class SacrumShape:
         """
         return _smooth_profile(fractions)(np.clip(np.asarray(s) / self.scale, _PROFILE_ARC[0], _PROFILE_ARC[-1]))
 
+    def body_half_depth(self, s: np.ndarray | float) -> np.ndarray:
+        """Half the depth of the fused bodies at arc lengths ``s``: their back is at ``t`` = this (mm)."""
+        return 0.5 * self.body_depth * self.profile(s, _BODY_HALF_DEPTH)
+
+    def dorsal_wall_back(self, s: np.ndarray | float) -> np.ndarray:
+        """Posterior offset ``t`` (mm) of the dorsal wall's back on the midline, behind the canal."""
+        return self.body_half_depth(s) + self.canal_depth * self.profile(s, _CANAL_DEPTH) + self.profile(s, _ROOF) * self.scale
+
     def canal_center(self, s: float) -> np.ndarray:
         """Centre of the sacral canal (sacrum frame, mm) at arc length ``s``."""
-        half_depth = 0.5 * self.body_depth * self.profile(s, _BODY_HALF_DEPTH)
-        return self.from_axis(0.0, half_depth + 0.5 * self.canal_depth * self.profile(s, _CANAL_DEPTH), s)
+        return self.from_axis(0.0, self.body_half_depth(s) + 0.5 * self.canal_depth * self.profile(s, _CANAL_DEPTH), s)
 
     def foramina(self) -> list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray, float, float]]:
         """The sacral foramina S2-S4 (S1's are the nerve channels of the layout).
@@ -519,11 +526,11 @@ class SacrumShape:
         ``inner`` (beside the sacral canal) to the dorsal and to the pelvic surface, in the
         sacrum frame (mm).
         """
-        k, d = self.scale, self.body_depth
+        k = self.scale
         result = []
         for level, (s_foramen, x_dorsal, x_pelvic, r_dorsal, r_pelvic) in zip(("S2", "S3", "S4"), _FORAMINA):
             s_f = s_foramen * k
-            half_depth = 0.5 * d * self.profile(s_f, _BODY_HALF_DEPTH)
+            half_depth = self.body_half_depth(s_f)
             for side in (1, -1):
                 inner = self.from_axis(side * 0.4 * self.canal_width * self.profile(s_f, _CANAL_WIDTH), half_depth + 2.0 * k, s_f)
                 dorsal = self.from_axis(side * x_dorsal * k, half_depth + 30.0 * k, s_f + 3.0 * k)
@@ -547,7 +554,7 @@ class SacrumShape:
         if s is None or t is None:
             s, t = self.along_axis(points)
         s = np.maximum(s, 0.0)
-        half_depth = 0.5 * self.body_depth * self.profile(s, _BODY_HALF_DEPTH)
+        half_depth = self.body_half_depth(s)
         depth = self.canal_depth * self.profile(s, _CANAL_DEPTH)
         width = self.canal_width * self.profile(s, _CANAL_WIDTH)
         canal = sdf.ellipse_2d(points[:, 0], t - (half_depth + 0.5 * depth), 0.5 * width, 0.5 * depth)
@@ -577,11 +584,11 @@ def _sacral_mass(points: np.ndarray, shape: SacrumShape, s: np.ndarray, t: np.nd
     are the points' :meth:`SacrumShape.along_axis` coordinates.
     """
     x, _, z = points.T
-    half_depth = 0.5 * shape.body_depth * shape.profile(s, _BODY_HALF_DEPTH)
+    half_depth = shape.body_half_depth(s)
     lateral = np.abs(x) - 0.5 * shape.ala_span * shape.profile(s, _HALF_WIDTH)
     beyond_body = np.clip((np.abs(x) - 0.5 * shape.body_width) / 15.0, 0.0, 1.0)
     front = -half_depth * (1.0 - 0.35 * beyond_body) - t
-    back_mid = half_depth + shape.canal_depth * shape.profile(s, _CANAL_DEPTH) + shape.profile(s, _ROOF) * shape.scale
+    back_mid = shape.dorsal_wall_back(s)
     # Convex back, falling away laterally, more so below the lateral masses of S1-S2.
     fall = (0.003 + 0.004 * np.clip(s / (55.0 * shape.scale), 0.0, 1.0)) / shape.scale
     back = t - (back_mid + shape.profile(s, _LATERAL_MASS) * shape.scale - fall * x**2)
@@ -606,9 +613,8 @@ def _dorsal_relief(points: np.ndarray, shape: SacrumShape) -> np.ndarray:
 
 
 def _crest_t(shape: SacrumShape, s: float) -> float:
-    """Posterior offset (mm) of the median crest's line: on the dorsal wall's midline."""
-    half_depth = 0.5 * shape.body_depth * shape.profile(s, _BODY_HALF_DEPTH)
-    return float(half_depth + shape.canal_depth * shape.profile(s, _CANAL_DEPTH) + shape.profile(s, _ROOF) * shape.scale + 3.0 * shape.scale)
+    """Posterior offset (mm) of the median crest's line: 3 mm behind the dorsal wall's midline."""
+    return float(shape.dorsal_wall_back(s) + 3.0 * shape.scale)
 
 
 def sacrum_distance(points: np.ndarray, shape: SacrumShape, superior_joints: list[FacetJoint],
@@ -637,7 +643,7 @@ def sacrum_distance(points: np.ndarray, shape: SacrumShape, superior_joints: lis
     hiatus = sdf.smooth_intersection(
         sdf.smooth_intersection(np.abs(points[:, 0]) - 0.5 * shape.canal_width * shape.profile(s, _CANAL_WIDTH),
                                 HIATUS_ARC_MM * k - s, 3.0),
-        shape.profile(s, _BODY_HALF_DEPTH) * 0.5 * d + 1.0 * k - t, 1.0)
+        shape.body_half_depth(s) + 1.0 * k - t, 1.0)
     bone = sdf.smooth_subtract(bone, hiatus, 1.5)
     channels = list(nerve_channels)
     for _, _, inner, dorsal, pelvic, r_dorsal, r_pelvic in shape.foramina():
