@@ -136,6 +136,10 @@ class ShellField:
         return np.maximum(d - self.outer_mm, self.inner_mm - d)
 
 
+#: Queries with more points than this use every core for the k-d tree search.
+_PARALLEL_QUERY_POINTS = 20_000
+
+
 @dataclass(frozen=True, eq=False)
 class TubeField:
     """A tube of varying radius along a polyline (nerves, vessels).
@@ -201,7 +205,9 @@ class TubeField:
         start, direction, length_sq, r_start, r_change = self._segments
         # The closest segment touches the nearest vertex (centrelines are smooth and densely
         # sampled, with bends wider than the tube): check the two segments that meet there.
-        _, nearest = self._tree.query(points, workers=-1)  # type: ignore[attr-defined]
+        # Threads pay off only for large queries; for a few points starting them costs ~0.1 ms.
+        workers = -1 if len(points) > _PARALLEL_QUERY_POINTS else 1
+        _, nearest = self._tree.query(points, workers=workers)  # type: ignore[attr-defined]
         x, y, z = points[:, 0], points[:, 1], points[:, 2]
         best_distance = best_segment = best_t = None
         for segment in (np.maximum(nearest - 1, 0), np.minimum(nearest, len(length_sq) - 1)):

@@ -129,19 +129,28 @@ class Needle:
         return [c for c in scene.segment_crossings(self.entry_mm, self.tip_mm) if c.entry_mm < self.depth_mm - 1e-3]
 
 
-def aim_direction(entry_mm: object, cranial_deg: float, medial_deg: float) -> np.ndarray:
+def aim_direction(entry_mm: object, cranial_deg: float, medial_deg: float, frame: np.ndarray | None = None) -> np.ndarray:
     """A needle direction from the angles a clinician names, for a prone patient.
 
     The needle goes anteriorly (-y); ``cranial_deg`` tilts its tip towards the head (negative:
     caudal) as seen on a lateral view; ``medial_deg`` tilts it towards the midline (negative:
     lateral) as seen on an axial view. The midline is x = 0, so "medial" depends on the side of
     ``entry_mm``.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray, shape (3, 3), optional
+        Measure the angles in a vertebra's own frame (columns: its x, y, z axes in the patient
+        frame, e.g. ``scene.layout.poses["L5"].rotation``), as against a squared endplate on
+        fluoroscopy; default the patient frame.
     """
     entry = check_points(entry_mm, "entry_mm")[0]
     cranial = np.radians(check_range(cranial_deg, "cranial_deg", -80.0, 80.0, "deg"))
     medial = np.radians(check_range(medial_deg, "medial_deg", -80.0, 80.0, "deg"))
     towards_midline = -np.sign(entry[0]) if entry[0] != 0 else 0.0
     direction = np.array([towards_midline * np.tan(medial), -1.0, np.tan(cranial)])
+    if frame is not None:
+        direction = np.asarray(frame, dtype=float) @ direction
     return direction / np.linalg.norm(direction)
 
 

@@ -169,6 +169,23 @@ class Scene:
     def __len__(self) -> int:
         return len(self._structures)
 
+    @cached_property
+    def _bounds_table(self) -> tuple[list[Structure], np.ndarray, np.ndarray]:
+        structures = list(self._structures.values())
+        lower = np.array([s.field.bounds[0] for s in structures])
+        upper = np.array([s.field.bounds[1] for s in structures])
+        return structures, lower, upper
+
+    def ids_near(self, points: object, margin_mm: float, *, kinds: tuple[str, ...] | None = None,
+                 role: str | None = None) -> list[str]:
+        """Ids of the structures whose bounding box comes within ``margin_mm`` of the box of
+        ``points`` (a fast first pass before exact distances), optionally of given kinds or role."""
+        points = check_points(points)
+        structures, lower, upper = self._bounds_table
+        near = np.all(lower <= points.max(axis=0) + margin_mm, axis=1) & np.all(upper >= points.min(axis=0) - margin_mm, axis=1)
+        return [s.id for s, ok in zip(structures, near)
+                if ok and (kinds is None or s.kind in kinds) and (role is None or s.role == role)]
+
     # -- point queries --------------------------------------------------------------------
     def signed_distance(self, structure_id: str, points: object) -> np.ndarray:
         """Signed distance (mm, negative inside) from each point to a structure's surface.

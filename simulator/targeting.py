@@ -1,0 +1,226 @@
+"""Where is the needle? Distances, parallelism and a verdict against a target nerve.
+
+:func:`assess` answers what an expert looking over the trainee's shoulder would say: how far
+the tip and the active (uninsulated) part are from the target nerve, how parallel the electrode
+lies to it, which nerve the tip is really at (naming a wrong level or a wrong side), how close
+the needle comes to every critical structure, and a verdict with its reason.
+
+Distances are surface to surface in mm: the nerve's surface (its tube) to the needle's surface
+(its axis minus the shaft radius); a negative distance means the needle touches or pierces it.
+
+Thresholds (design values, stated with their reasons):
+
+- :data:`ON_TARGET_MM` = 2 mm: a conventional RF lesion extends about 2 mm beyond the electrode
+  radially (Cohen et al., Anesth Analg 2011; procedure.md step 9), so a nerve farther than that
+  from the active tip may survive the lesion.
+- :data:`PARALLEL_DEG` = 20°: the electrode must lie along the nerve (Lau et al., Pain Med
+  2004); 20° is the scoring tolerance of procedure.md (checklist item 5).
+- :data:`DANGER_MM` = 1 mm: a critical structure pierced by the shaft, or within 1 mm of the
+  active tip (where a lesion or an injection would reach it).
+- :data:`NEAR_MM` = 10 mm: within a centimetre the operator is working in the right place and
+  adjusts; farther the needle is somewhere else.
+
+Examples
+--------
+>>> report = assess(scene, needle, "medial_branch_L4_right")        # doctest: +SKIP
+>>> report.verdict, report.reason                                   # doctest: +SKIP
+('on target', 'the active tip lies 0.4 mm from medial_branch_L4_right, 12° from parallel')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.errors import ParameterError
+from simulator.fields import TubeField
+from simulator.needle import Needle
+from simulator.scene import Scene
+
+__all__ = ["assess", "TargetingReport", "StructureDistance", "NERVE_KINDS", "TARGET_KINDS", "VERDICTS",
+           "ON_TARGET_MM", "PARALLEL_DEG", "DANGER_MM", "NEAR_MM"]
+
+ON_TARGET_MM = 2.0
+PARALLEL_DEG = 20.0
+DANGER_MM = 1.0
+NEAR_MM = 10.0
+#: Critical structures farther than this from the whole needle are left out of the report (mm):
+#: beyond it nothing the needle does can reach them, and skipping them keeps a report fast.
+CRITICAL_RANGE_MM = 20.0
+#: Nerves farther than this from the tip are not candidates for "the nerve the tip is at" (mm).
+NERVE_SEARCH_MM = 30.0
+#: Sampling step along the shaft and the active tip (mm).
+_SHAFT_STEP_MM = 1.0
+_ACTIVE_STEP_MM = 0.25
+
+#: Every kind of nerve in the scene, and those a procedure may aim at.
+NERVE_KINDS: tuple[str, ...] = ("medial_branch", "dorsal_ramus", "root", "ganglion", "ventral_ramus")
+TARGET_KINDS: tuple[str, ...] = NERVE_KINDS
+#: Nerves of one family stand for each other at another level: a dorsal ramus and its medial
+#: branch (the facet nerves), or a root, its ganglion and its ventral ramus (the spinal nerve).
+_FAMILY = {"medial_branch": "facet", "dorsal_ramus": "facet", "root": "spinal", "ganglion": "spinal",
+           "ventral_ramus": "spinal"}
+#: The verdicts, from worst to best.
+VERDICTS: tuple[str, ...] = ("in danger", "wrong side", "wrong level", "off target", "near", "on target")
+
+
+@dataclass(frozen=True)
+class StructureDistance:
+    """How close the needle comes to one structure (mm, surface to surface; negative: pierced)."""
+
+    structure_id: str
+    kind: str
+    shaft_mm: float
+    active_tip_mm: float
+
+
+@dataclass(frozen=True)
+class TargetingReport:
+    """Where a needle is with respect to its target nerve.
+
+    Parameters
+    ----------
+    target_id : str
+        The nerve aimed at.
+    tip_to_target_mm : float
+        Tip (needle surface) to target (nerve surface), mm.
+    active_to_target_mm : float
+        Closest approach of the active tip to the target, mm (the tip for a plain needle).
+    angle_deg : float
+        Angle between the needle axis and the nerve at the point of closest approach, 0-90°.
+    closest_nerve_id : str or None
+        The nerve nearest the active tip (within :data:`NERVE_SEARCH_MM`).
+    closest_nerve_mm : float or None
+        Its distance from the active tip, mm.
+    critical : tuple of StructureDistance
+        Critical structures within :data:`CRITICAL_RANGE_MM` of the needle, nearest first.
+    verdict : str
+        One of :data:`VERDICTS`.
+    reason : str
+        One sentence a trainee can act on.
+    """
+
+    target_id: str
+    tip_to_target_mm: float
+    active_to_target_mm: float
+    angle_deg: float
+    closest_nerve_id: str | None
+    closest_nerve_mm: float | None
+    critical: tuple[StructureDistance, ...]
+    verdict: str
+    reason: str
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the electrode lies within :data:`PARALLEL_DEG` of the nerve."""
+        return self.angle_deg <= PARALLEL_DEG
+
+
+def assess(scene: Scene, needle: Needle, target_id: str) -> TargetingReport:
+    """Judge ``needle`` against the nerve ``target_id`` (see the module notes for thresholds)."""
+    target = _target(scene, target_id)
+    radius = needle.model.radius_mm
+    active = _active_points(needle)
+    shaft = _shaft_points(needle)
+
+    field: TubeField = target.field  # type: ignore[assignment]
+    foot, _, distances = field.closest_centerline_points(active)
+    best = int(np.argmin(distances))
+    active_to_target = float(distances[best]) - radius
+    tip_to_target = float(distances[-1]) - radius
+    angle = _angle_deg(field, foot[best], needle.direction)
+
+    closest_id, closest_mm = _closest_nerve(scene, active, radius)
+    critical = _critical_distances(scene, shaft, active, radius)
+    verdict, reason = _verdict(scene, needle, target.id, active_to_target, angle, closest_id, closest_mm, critical)
+    return TargetingReport(target.id, tip_to_target, active_to_target, angle, closest_id, closest_mm, critical,
+                           verdict, reason)
+
+
+# -- the parts of a report -----------------------------------------------------------------------
+def _target(scene: Scene, target_id: str):
+    structure = scene.structure(target_id)  # unknown ids: an error naming the closest ones
+    if structure.kind not in TARGET_KINDS:
+        raise ParameterError("target_id", target_id, "a nerve: " + ", ".join(f"{kind}_<level>_<side>" for kind in TARGET_KINDS))
+    return structure
+
+
+def _active_points(needle: Needle) -> np.ndarray:
+    """Points along the active tip, the tip last (just the tip for a plain needle)."""
+    start, tip = needle.active_segment_mm
+    length = float(np.linalg.norm(tip - start))
+    count = max(int(np.ceil(length / _ACTIVE_STEP_MM)), 0) + 1
+    return np.linspace(start, tip, count) if count > 1 else tip[None]
+
+
+def _shaft_points(needle: Needle) -> np.ndarray:
+    """Points along the shaft in tissue, skin to tip."""
+    count = max(int(np.ceil(needle.depth_mm / _SHAFT_STEP_MM)), 1) + 1
+    return np.linspace(needle.entry_mm, needle.tip_mm, count)
+
+
+def _angle_deg(field: TubeField, foot: np.ndarray, direction: np.ndarray) -> float:
+    """Angle (0-90°) between ``direction`` and the nerve's centreline at ``foot``."""
+    points = field.points_mm
+    segment = int(np.argmin(np.linalg.norm(0.5 * (points[:-1] + points[1:]) - foot, axis=1)))
+    # The chord over about 2 mm either side: the local course, not one short segment's wiggle.
+    lengths = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    span = max(int(np.ceil(2.0 / max(float(np.median(lengths)), 1e-6))), 1)
+    a, b = points[max(segment - span + 1, 0)], points[min(segment + span, len(points) - 1)]
+    tangent = (b - a) / max(float(np.linalg.norm(b - a)), 1e-12)
+    return float(np.degrees(np.arccos(np.clip(abs(tangent @ direction), 0.0, 1.0))))
+
+
+def _closest_nerve(scene: Scene, active: np.ndarray, radius: float) -> tuple[str | None, float | None]:
+    best_id, best = None, np.inf
+    for structure_id in scene.ids_near(active, NERVE_SEARCH_MM, kinds=NERVE_KINDS):
+        distance = float(scene.structure(structure_id).field.signed_distance(active).min()) - radius
+        if distance < best:
+            best_id, best = structure_id, distance
+    return (best_id, best) if best_id is not None and best <= NERVE_SEARCH_MM else (None, None)
+
+
+def _critical_distances(scene: Scene, shaft: np.ndarray, active: np.ndarray, radius: float) -> tuple[StructureDistance, ...]:
+    found = []
+    for structure_id in scene.ids_near(shaft, CRITICAL_RANGE_MM, role="critical"):
+        structure = scene.structure(structure_id)
+        along_shaft = structure.field.signed_distance(shaft) - radius
+        shaft_mm = float(along_shaft.min())
+        if shaft_mm > CRITICAL_RANGE_MM:
+            continue
+        found.append(StructureDistance(structure_id, structure.kind, shaft_mm,
+                                       float(structure.field.signed_distance(active).min()) - radius))
+    return tuple(sorted(found, key=lambda d: d.shaft_mm))
+
+
+def _verdict(scene: Scene, needle: Needle, target_id: str, active_mm: float, angle: float,
+             closest_id: str | None, closest_mm: float | None, critical: tuple[StructureDistance, ...]) -> tuple[str, str]:
+    critical = tuple(c for c in critical if c.structure_id != target_id)  # a root may be the target
+    pierced = [c for c in critical if c.shaft_mm < 0.0]
+    if pierced:
+        names = ", ".join(c.structure_id for c in pierced)
+        return "in danger", f"the needle has pierced {names}"
+    threatened = [c for c in critical if c.active_tip_mm < DANGER_MM]
+    if threatened:
+        worst = min(threatened, key=lambda c: c.active_tip_mm)
+        return "in danger", (f"the active tip is {worst.active_tip_mm:.1f} mm from {worst.structure_id} "
+                             f"(at least {DANGER_MM:g} mm needed)")
+    target = scene.structure(target_id)
+    if closest_id is not None and closest_mm is not None and closest_mm < active_mm and closest_mm <= NEAR_MM:
+        other = scene.structure(closest_id)
+        # The target's own ramus or branch (same level and side) is not another nerve.
+        if (other.level, other.side) != (target.level, target.side) and _FAMILY[other.kind] == _FAMILY[target.kind]:
+            which = "wrong side" if other.side != target.side else "wrong level"
+            return which, (f"the tip is at {closest_id} ({closest_mm:.1f} mm), not {target_id} ({active_mm:.1f} mm): "
+                           f"{which}")
+    needs_parallel = needle.model.kind == "rf_cannula"
+    if active_mm <= ON_TARGET_MM and (angle <= PARALLEL_DEG or not needs_parallel):
+        parallel = f", {angle:.0f}° from parallel" if needs_parallel else ""
+        return "on target", f"the active tip lies {max(active_mm, 0.0):.1f} mm from {target_id}{parallel}"
+    if active_mm <= ON_TARGET_MM:
+        return "near", (f"the active tip is {max(active_mm, 0.0):.1f} mm from {target_id} but {angle:.0f}° from parallel "
+                        f"(at most {PARALLEL_DEG:g}° for an RF lesion along the nerve)")
+    if active_mm <= NEAR_MM:
+        return "near", f"the active tip is {active_mm:.1f} mm from {target_id} (on target within {ON_TARGET_MM:g} mm)"
+    return "off target", f"the active tip is {active_mm:.1f} mm from {target_id}"
