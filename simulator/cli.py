@@ -93,12 +93,43 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                                  "dorsal_ramus", "medial_branch", "artery", "vein"),
                           title="Default patient: lateral view from the right"),
     ]
+    pictures.append(_demo_needle(scene, out / "needle_at_l4_medial_branch.png"))
     (out / "inventory.json").write_text(json.dumps(info, indent=1) + "\n")
     print("Pictures:")
     for picture in pictures:
         print(f"  {picture}")
     print(f"  {out / 'inventory.json'}")
     return 0
+
+
+def _demo_needle(scene, path: Path) -> Path:
+    """Place an RF cannula on the right L5 SAP-TP junction, print what the judge and the patient
+    say, and picture it."""
+    from simulator.needle import advance, aim_direction, entry_towards, insert
+    from simulator.report.needle_views import render_needle_at_target
+    from simulator.stimulation import motor_test, sensory_test
+    from simulator.targeting import assess
+
+    target_id = "medial_branch_L4_right"
+    junction = scene.landmark("sap_tp_junction_L5_right")
+    # Parasagittal approach: 50° caudal, 10° abduction against L5's endplate (Tran et al. 2024).
+    direction = aim_direction(junction, 50.0, 10.0, frame=scene.layout.poses["L5"].rotation)
+    needle, events = insert(scene, "rf_18g_100mm_10mm", entry_towards(scene, junction, direction), direction)
+    while needle.bone_contact is None and needle.depth_mm + 2.0 <= needle.model.length_mm:
+        needle, new = advance(scene, needle, 2.0)
+        events += new
+    report = assess(scene, needle, target_id)
+    print(f"Needle: {needle.model.description}, aimed at the right L5 SAP-TP junction for {target_id}")
+    print(f"  {events[-1].message} at {needle.depth_mm:.1f} mm; redirections {needle.redirections}")
+    print(f"  verdict: {report.verdict}: {report.reason}")
+    print(f"  tip {report.tip_to_target_mm:.1f} mm, active tip {report.active_to_target_mm:.1f} mm, "
+          f"{report.angle_deg:.0f}° from parallel; nearest critical: "
+          + (f"{report.critical[0].structure_id} {report.critical[0].shaft_mm:.1f} mm" if report.critical else "none"))
+    print(f"  sensory 50 Hz: {sensory_test(scene, needle, target_id).message}")
+    print(f"  motor 2 Hz: {motor_test(scene, needle, 2.0).message}")
+    return render_needle_at_target(scene, needle, target_id, path,
+                                   title=f"{needle.model.description} at the right L5 SAP-TP junction: {report.verdict}, "
+                                         f"{report.active_to_target_mm:.1f} mm, {report.angle_deg:.0f}° to {target_id} (magenta)")
 
 
 def _cmd_build(args: argparse.Namespace) -> int:

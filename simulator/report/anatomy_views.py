@@ -26,6 +26,7 @@ KIND_COLORS: dict[str, str] = {
 #: Camera directions (from the focal point towards the camera) in the patient frame, and up.
 VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
     "posterior_oblique": ((0.55, 0.8, 0.25), (0.0, 0.0, 1.0)),   # from behind, the patient's left
+    "posterior_oblique_right": ((-0.55, 0.8, 0.25), (0.0, 0.0, 1.0)),  # from behind, the patient's right
     "lateral": ((-1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),             # from the patient's right side
     "posterior": ((0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
     "anterior": ((0.0, -1.0, 0.0), (0.0, 0.0, 1.0)),

@@ -1,0 +1,70 @@
+"""Benchmark of what the GUI does at every key press: one needle step, a targeting report, a test.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_needle.py [--repeat 200]
+
+The needle is a textbook-angle approach to the right L5 SAP-TP junction (50° caudal, 10°
+abduction against L5's endplate), 50 mm deep, in muscle, with some 30 mm to go. Prints the
+machine and, for each operation, the median and minimum over ``--repeat`` calls after one
+warm-up call. Nothing is asserted; the aim is under 2 ms for the step and for the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from typing import Callable
+
+from simulator.needle import advance, aim_direction, entry_towards, insert, withdraw
+from simulator.scene import Scene
+from simulator.stimulation import motor_test, sensory_test
+from simulator.targeting import assess
+
+
+def _time(function: Callable[[], object], repeat: int) -> tuple[float, float]:
+    function()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(samples), min(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+
+    scene = Scene.load()
+    target = scene.landmark("sap_tp_junction_L5_right")
+    direction = aim_direction(target, 50.0, 10.0, frame=scene.layout.poses["L5"].rotation)
+    needle, _ = insert(scene, "rf_18g_100mm_10mm", entry_towards(scene, target, direction), direction)
+    needle, _ = advance(scene, needle, 50.0)
+    at_bone = needle
+    while at_bone.bone_contact is None:
+        at_bone, _ = advance(scene, at_bone, 2.0)
+    at_bone, _ = withdraw(scene, at_bone, 0.5)
+
+    rows = [
+        ("advance 1 mm (collision + events)", lambda: advance(scene, needle, 1.0)),
+        ("withdraw 1 mm", lambda: withdraw(scene, needle, 1.0)),
+        ("tissues crossed, skin to tip (50 mm)", lambda: needle.crossings(scene)),
+        ("targeting report, needle 50 mm deep", lambda: assess(scene, needle, "medial_branch_L4_right")),
+        ("targeting report, tip at the junction", lambda: assess(scene, at_bone, "medial_branch_L4_right")),
+        ("sensory test at the junction", lambda: sensory_test(scene, at_bone, "medial_branch_L4_right")),
+        ("motor test at the junction, 2 V", lambda: motor_test(scene, at_bone, 2.0)),
+    ]
+    print(f"{'operation':40s} {'median ms':>10s} {'min ms':>8s}")
+    for name, function in rows:
+        median, fastest = _time(function, args.repeat)
+        print(f"{name:40s} {median:10.2f} {fastest:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""A picture of a needle in the scene next to its target nerve (off-screen, for debriefing and docs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from simulator.needle import Needle
+from simulator.report.anatomy_views import KIND_COLORS, _place_camera, _plotter, _save
+from simulator.scene import Scene
+
+__all__ = ["render_needle_at_target"]
+
+#: Kinds drawn around the needle: bone, discs, nerves and the ligaments over the medial branches.
+_KINDS = ("vertebra", "sacrum", "disc", "root", "ganglion", "ventral_ramus", "dorsal_ramus", "medial_branch", "ligament")
+TARGET_COLOR = "magenta"
+SHAFT_COLOR = "dimgray"
+ACTIVE_TIP_COLOR = "black"
+
+
+def render_needle_at_target(scene: Scene, needle: Needle, target_id: str, path: str | Path, *,
+                            view: str = "posterior_oblique_right", extent_mm: float = 40.0,
+                            size: tuple[int, int] = (1000, 900), title: str | None = None) -> Path:
+    """Render the structures within ``extent_mm`` of the tip, the target in magenta, the needle
+    (insulated shaft grey, active tip black) at its true diameter, and save a PNG."""
+    import pyvista as pv
+
+    tip = needle.tip_mm
+    plotter = _plotter(size)
+    for structure_id in scene.ids_near(tip[None], extent_mm, kinds=_KINDS):
+        structure = scene.structure(structure_id)
+        color = TARGET_COLOR if structure_id == target_id else KIND_COLORS[structure.kind]
+        bone = structure.kind in ("vertebra", "sacrum")
+        plotter.add_mesh(structure.mesh.to_pyvista(), color=color, smooth_shading=True, opacity=0.55 if bone else 1.0)
+    active_start, _ = needle.active_segment_mm
+    radius = needle.model.radius_mm
+    # The shaft is drawn from 30 mm outside the picture's focus so its direction reads clearly.
+    shaft_start = needle.tip_mm - min(needle.depth_mm, extent_mm * 1.5) * needle.direction
+    for start, end, color in ((shaft_start, active_start, SHAFT_COLOR), (active_start, tip, ACTIVE_TIP_COLOR)):
+        length = float(np.linalg.norm(end - start))
+        if length > 1e-6:
+            plotter.add_mesh(pv.Cylinder(center=0.5 * (start + end), direction=end - start, radius=radius, height=length,
+                                         resolution=24), color=color, smooth_shading=True)
+    _place_camera(plotter, view, tip, extent_mm * 0.6)
+    if title:
+        plotter.add_text(title, font_size=10, color="black")
+    return _save(plotter, path)
