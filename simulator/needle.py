@@ -120,6 +120,12 @@ class Needle:
         start_depth = max(self.depth_mm - self.model.active_tip_mm, 0.0)
         return self.entry_mm + start_depth * self.direction, self.tip_mm
 
+    def active_points_mm(self, step_mm: float = 0.25) -> np.ndarray:
+        """Points every ``step_mm`` along the active tip, the tip last (just the tip for a plain needle)."""
+        start, tip = self.active_segment_mm
+        count = int(np.ceil(float(np.linalg.norm(tip - start)) / step_mm)) + 1
+        return np.linspace(start, tip, count) if count > 1 else tip[None]
+
     def crossings(self, scene: Scene) -> list[Crossing]:
         """The structures the shaft crosses from the skin to the tip, in order, with their
         entry and exit depths (mm from the skin entry)."""

@@ -106,9 +106,7 @@ class MotorAnswer:
 
 def _nerve_distances(scene: Scene, needle: Needle) -> list[tuple[str, float]]:
     """(nerve id, distance from the active tip in mm) for the nerves within reach, nearest first."""
-    start, tip = needle.active_segment_mm
-    count = max(int(np.ceil(np.linalg.norm(tip - start) / 0.25)), 0) + 1
-    active = np.linspace(start, tip, count)
+    active = needle.active_points_mm()
     found = []
     for nerve_id in scene.ids_near(active, _REACH_MM, kinds=NERVE_KINDS):
         distance = float(scene.structure(nerve_id).field.signed_distance(active).min()) - needle.model.radius_mm

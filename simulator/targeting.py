@@ -121,7 +121,7 @@ def assess(scene: Scene, needle: Needle, target_id: str) -> TargetingReport:
     """Judge ``needle`` against the nerve ``target_id`` (see the module notes for thresholds)."""
     target = _target(scene, target_id)
     radius = needle.model.radius_mm
-    active = _active_points(needle)
+    active = needle.active_points_mm(_ACTIVE_STEP_MM)
     shaft = _shaft_points(needle)
 
     field: TubeField = target.field  # type: ignore[assignment]
@@ -144,14 +144,6 @@ def _target(scene: Scene, target_id: str):
     if structure.kind not in TARGET_KINDS:
         raise ParameterError("target_id", target_id, "a nerve: " + ", ".join(f"{kind}_<level>_<side>" for kind in TARGET_KINDS))
     return structure
-
-
-def _active_points(needle: Needle) -> np.ndarray:
-    """Points along the active tip, the tip last (just the tip for a plain needle)."""
-    start, tip = needle.active_segment_mm
-    length = float(np.linalg.norm(tip - start))
-    count = max(int(np.ceil(length / _ACTIVE_STEP_MM)), 0) + 1
-    return np.linspace(start, tip, count) if count > 1 else tip[None]
 
 
 def _shaft_points(needle: Needle) -> np.ndarray:
