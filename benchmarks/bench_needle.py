@@ -19,7 +19,7 @@ import statistics
 import time
 from typing import Callable
 
-from simulator.needle import advance, aim_direction, entry_towards, insert, withdraw
+from simulator.needle import advance, advance_until_bone, aim_direction, entry_towards, insert, withdraw
 from simulator.scene import Scene
 from simulator.stimulation import motor_test, sensory_test
 from simulator.targeting import assess
@@ -46,9 +46,7 @@ def main() -> None:
     direction = aim_direction(target, 50.0, 10.0, frame=scene.layout.poses["L5"].rotation)
     needle, _ = insert(scene, "rf_18g_100mm_10mm", entry_towards(scene, target, direction), direction)
     needle, _ = advance(scene, needle, 50.0)
-    at_bone = needle
-    while at_bone.bone_contact is None:
-        at_bone, _ = advance(scene, at_bone, 2.0)
+    at_bone, _ = advance_until_bone(scene, needle)
     at_bone, _ = withdraw(scene, at_bone, 0.5)
 
     rows = [

@@ -105,7 +105,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _demo_needle(scene, path: Path) -> Path:
     """Place an RF cannula on the right L5 SAP-TP junction, print what the judge and the patient
     say, and picture it."""
-    from simulator.needle import advance, aim_direction, entry_towards, insert
+    from simulator.needle import advance_until_bone, aim_direction, entry_towards, insert
     from simulator.report.needle_views import render_needle_at_target
     from simulator.stimulation import motor_test, sensory_test
     from simulator.targeting import assess
@@ -115,9 +115,8 @@ def _demo_needle(scene, path: Path) -> Path:
     # Parasagittal approach: 50° caudal, 10° abduction against L5's endplate (Tran et al. 2024).
     direction = aim_direction(junction, 50.0, 10.0, frame=scene.layout.poses["L5"].rotation)
     needle, events = insert(scene, "rf_18g_100mm_10mm", entry_towards(scene, junction, direction), direction)
-    while needle.bone_contact is None and needle.depth_mm + 2.0 <= needle.model.length_mm:
-        needle, new = advance(scene, needle, 2.0)
-        events += new
+    needle, steps = advance_until_bone(scene, needle)
+    events += steps
     report = assess(scene, needle, target_id)
     print(f"Needle: {needle.model.description}, aimed at the right L5 SAP-TP junction for {target_id}")
     print(f"  {events[-1].message} at {needle.depth_mm:.1f} mm; redirections {needle.redirections}")

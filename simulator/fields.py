@@ -112,7 +112,7 @@ class GridField:
 
 @dataclass(frozen=True, eq=False)
 class ShellField:
-    """The layer of another field between two of its level sets (skin, subcutaneous fat).
+    """The layer of another field between two of its level sets (the skin).
 
     Parameters
     ----------

@@ -31,11 +31,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from simulator._validation import check_points, check_range
+from simulator.anatomy.bone_parts import bone_part_name
+from simulator.anatomy.paths import outward_normal
 from simulator.devices import NeedleModel, device
 from simulator.errors import ParameterError
 from simulator.scene import Crossing, Scene
 
-__all__ = ["Needle", "NeedleEvent", "insert", "advance", "withdraw", "reaim", "aim_direction", "entry_towards",
+__all__ = ["Needle", "NeedleEvent", "insert", "advance", "advance_until_bone", "withdraw", "reaim", "aim_direction",
+           "entry_towards",
            "REAIM_DEPTH_MM", "MAX_ENTRY_OFFSET_MM"]
 
 #: Tip depth (mm from the skin) up to which the needle can be re-aimed without withdrawing.
@@ -156,7 +159,11 @@ def aim_direction(entry_mm: object, cranial_deg: float, medial_deg: float, frame
     towards_midline = -np.sign(entry[0]) if entry[0] != 0 else 0.0
     direction = np.array([towards_midline * np.tan(medial), -1.0, np.tan(cranial)])
     if frame is not None:
-        direction = np.asarray(frame, dtype=float) @ direction
+        rotation = np.asarray(frame, dtype=float)
+        if rotation.shape != (3, 3) or not np.allclose(rotation.T @ rotation, np.eye(3), atol=1e-6):
+            raise ParameterError("frame", frame, "a 3x3 rotation matrix (a pose's rotation, e.g. "
+                                 "scene.layout.poses['L5'].rotation)")
+        direction = rotation @ direction
     return direction / np.linalg.norm(direction)
 
 
@@ -208,11 +215,23 @@ def advance(scene: Scene, needle: Needle, distance_mm: float) -> tuple[Needle, l
     moved = replace(needle, depth_mm=needle.depth_mm + travel, path_mm=needle.path_mm + travel,
                     deepest_since_aim_mm=max(needle.deepest_since_aim_mm, needle.depth_mm + travel))
     if bone is not None:
-        part = _bone_part_name(scene, bone.structure_id, moved.tip_mm)
+        part = bone_part_name(scene.layout, bone.structure_id, moved.tip_mm)
         moved = replace(moved, bone_contact=part, bone_contact_structure=bone.structure_id)
         events.append(NeedleEvent("bone_contact", f"{needle.label} touches bone: {part}", bone.structure_id,
                                   moved.depth_mm))
     return moved, events
+
+
+def advance_until_bone(scene: Scene, needle: Needle, step_mm: float = 2.0, limit_mm: float | None = None
+                       ) -> tuple[Needle, list[NeedleEvent]]:
+    """Advance in steps of ``step_mm`` until bone stops the tip, or until one more step would
+    pass ``limit_mm`` of depth (default: the device's length). Returns every step's events."""
+    limit = needle.model.length_mm if limit_mm is None else min(limit_mm, needle.model.length_mm)
+    events: list[NeedleEvent] = []
+    while needle.bone_contact is None and needle.depth_mm + step_mm <= limit:
+        needle, new = advance(scene, needle, step_mm)
+        events += new
+    return needle, events
 
 
 def withdraw(scene: Scene, needle: Needle, distance_mm: float) -> tuple[Needle, list[NeedleEvent]]:
@@ -262,10 +281,9 @@ def _snap_to_skin(scene: Scene, point: np.ndarray) -> np.ndarray:
     return p
 
 
-def _outward(scene: Scene, point: np.ndarray, step: float = 0.25) -> np.ndarray:
-    gradient = np.array([(scene.signed_distance("body", (point + e)[None])[0] -
-                          scene.signed_distance("body", (point - e)[None])[0]) for e in np.eye(3) * step])
-    return gradient / max(float(np.linalg.norm(gradient)), 1e-12)
+def _outward(scene: Scene, point: np.ndarray) -> np.ndarray:
+    """Unit normal of the skin at ``point``, pointing out of the body."""
+    return outward_normal(lambda p: scene.signed_distance("body", p), point[None], step=0.25)[0]
 
 
 def _inward_direction(scene: Scene, skin_point: np.ndarray, direction: object) -> np.ndarray:
@@ -283,9 +301,3 @@ def _crossing_event(crossing: Crossing, depth_before_mm: float) -> NeedleEvent:
     event_kind, sentence = _CROSSING_EVENTS[crossing.kind]
     return NeedleEvent(event_kind, f"{sentence} ({crossing.structure_id})", crossing.structure_id,
                        depth_before_mm + crossing.entry_mm)
-
-
-def _bone_part_name(scene: Scene, bone: str, point: np.ndarray) -> str:
-    from simulator.anatomy.bone_parts import bone_part_name
-
-    return bone_part_name(scene.layout, bone, point)

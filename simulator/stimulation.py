@@ -26,7 +26,8 @@ Constants (design values, calibrated to the clinical figures of procedure.md):
 - no answer above :data:`MAX_VOLTAGE_V` (3 V, the top of a generator's stimulation range).
 
 The patient answers for the nerve with the lowest threshold: concordant pain if it is the target
-(or its own dorsal ramus or medial branch), otherwise a non-concordant sensation named after the
+(or the same nerve under another name: its own dorsal ramus or medial branch, a root's ganglion;
+:func:`simulator.targeting.same_nerve`), otherwise a non-concordant sensation named after the
 nerve (a root's pain runs down the leg).
 """
 
@@ -39,7 +40,7 @@ import numpy as np
 from simulator._validation import check_range
 from simulator.needle import Needle
 from simulator.scene import Scene
-from simulator.targeting import NERVE_KINDS
+from simulator.targeting import nerve_distances, same_nerve
 
 __all__ = ["sensory_test", "motor_test", "threshold_v", "SensoryAnswer", "MotorAnswer", "MAX_VOLTAGE_V",
            "SENSORY", "MOTOR"]
@@ -104,34 +105,19 @@ class MotorAnswer:
     message: str
 
 
-def _nerve_distances(scene: Scene, needle: Needle) -> list[tuple[str, float]]:
-    """(nerve id, distance from the active tip in mm) for the nerves within reach, nearest first."""
-    active = needle.active_points_mm()
-    found = []
-    for nerve_id in scene.ids_near(active, _REACH_MM, kinds=NERVE_KINDS):
-        distance = float(scene.structure(nerve_id).field.signed_distance(active).min()) - needle.model.radius_mm
-        if distance <= _REACH_MM:
-            found.append((nerve_id, distance))
-    return sorted(found, key=lambda item: item[1])
-
-
-def _same_nerve(scene: Scene, nerve_id: str, target_id: str) -> bool:
-    """The target itself, or its dorsal ramus / medial branch (same level and side)."""
-    nerve, target = scene.structure(nerve_id), scene.structure(target_id)
-    facet = ("medial_branch", "dorsal_ramus")
-    return nerve_id == target_id or (nerve.kind in facet and target.kind in facet
-                                     and (nerve.level, nerve.side) == (target.level, target.side))
+def _nerves_in_reach(scene: Scene, needle: Needle) -> list[tuple[str, float]]:
+    return nerve_distances(scene, needle.active_points_mm(), needle.model.radius_mm, _REACH_MM)
 
 
 def sensory_test(scene: Scene, needle: Needle, target_id: str) -> SensoryAnswer:
     """50 Hz sensory test: the voltage at which the patient first feels something, and what."""
     scene.structure(target_id)  # an unknown target is an error naming the closest ids
-    nerves = _nerve_distances(scene, needle)
+    nerves = _nerves_in_reach(scene, needle)
     if not nerves or threshold_v(nerves[0][1]) > MAX_VOLTAGE_V:
         return SensoryAnswer(None, False, None, f"the patient feels nothing up to {MAX_VOLTAGE_V:g} V")
     nerve_id, distance = nerves[0]
     volts = threshold_v(distance)
-    if _same_nerve(scene, nerve_id, target_id):
+    if same_nerve(scene, nerve_id, target_id):
         return SensoryAnswer(volts, True, nerve_id, f"at {volts:.2f} V: \"that's my usual pain\"")
     feeling = _FEELS[scene.structure(nerve_id).kind]
     return SensoryAnswer(volts, False, nerve_id, f"at {volts:.2f} V: {feeling}, not the usual pain ({nerve_id})")
@@ -140,7 +126,7 @@ def sensory_test(scene: Scene, needle: Needle, target_id: str) -> SensoryAnswer:
 def motor_test(scene: Scene, needle: Needle, voltage_v: float) -> MotorAnswer:
     """2 Hz motor test at ``voltage_v`` (0.1 to :data:`MAX_VOLTAGE_V`)."""
     volts = check_range(voltage_v, "voltage_v", 0.1, MAX_VOLTAGE_V, "V")
-    reached = [(nerve_id, d) for nerve_id, d in _nerve_distances(scene, needle) if threshold_v(d, MOTOR) <= volts]
+    reached = [(nerve_id, d) for nerve_id, d in _nerves_in_reach(scene, needle) if threshold_v(d, MOTOR) <= volts]
     responses = tuple(dict.fromkeys(_TWITCH[scene.structure(nerve_id).kind] for nerve_id, _ in reached))
     leg = "leg fasciculation" in responses
     if leg:

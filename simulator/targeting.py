@@ -38,7 +38,7 @@ from simulator.fields import TubeField
 from simulator.needle import Needle
 from simulator.scene import Scene
 
-__all__ = ["assess", "TargetingReport", "StructureDistance", "NERVE_KINDS", "TARGET_KINDS", "VERDICTS",
+__all__ = ["assess", "nerve_distances", "same_nerve", "TargetingReport", "StructureDistance", "NERVE_KINDS", "VERDICTS",
            "ON_TARGET_MM", "PARALLEL_DEG", "DANGER_MM", "NEAR_MM"]
 
 ON_TARGET_MM = 2.0
@@ -54,9 +54,8 @@ NERVE_SEARCH_MM = 30.0
 _SHAFT_STEP_MM = 1.0
 _ACTIVE_STEP_MM = 0.25
 
-#: Every kind of nerve in the scene, and those a procedure may aim at.
+#: Every kind of nerve in the scene; any of them may be a procedure's target.
 NERVE_KINDS: tuple[str, ...] = ("medial_branch", "dorsal_ramus", "root", "ganglion", "ventral_ramus")
-TARGET_KINDS: tuple[str, ...] = NERVE_KINDS
 #: Nerves of one family stand for each other at another level: a dorsal ramus and its medial
 #: branch (the facet nerves), or a root, its ganglion and its ventral ramus (the spinal nerve).
 _FAMILY = {"medial_branch": "facet", "dorsal_ramus": "facet", "root": "spinal", "ganglion": "spinal",
@@ -125,13 +124,14 @@ def assess(scene: Scene, needle: Needle, target_id: str) -> TargetingReport:
     shaft = _shaft_points(needle)
 
     field: TubeField = target.field  # type: ignore[assignment]
-    foot, _, distances = field.closest_centerline_points(active)
+    _, arc, distances = field.closest_centerline_points(active)
     best = int(np.argmin(distances))
     active_to_target = float(distances[best]) - radius
     tip_to_target = float(distances[-1]) - radius
-    angle = _angle_deg(field, foot[best], needle.direction)
+    angle = _angle_deg(field, float(arc[best]), needle.direction)
 
-    closest_id, closest_mm = _closest_nerve(scene, active, radius)
+    nearby = nerve_distances(scene, active, radius, NERVE_SEARCH_MM)
+    closest_id, closest_mm = nearby[0] if nearby else (None, None)
     critical = _critical_distances(scene, shaft, active, radius)
     verdict, reason = _verdict(scene, needle, target.id, active_to_target, angle, closest_id, closest_mm, critical)
     return TargetingReport(target.id, tip_to_target, active_to_target, angle, closest_id, closest_mm, critical,
@@ -141,8 +141,8 @@ def assess(scene: Scene, needle: Needle, target_id: str) -> TargetingReport:
 # -- the parts of a report -----------------------------------------------------------------------
 def _target(scene: Scene, target_id: str):
     structure = scene.structure(target_id)  # unknown ids: an error naming the closest ones
-    if structure.kind not in TARGET_KINDS:
-        raise ParameterError("target_id", target_id, "a nerve: " + ", ".join(f"{kind}_<level>_<side>" for kind in TARGET_KINDS))
+    if structure.kind not in NERVE_KINDS:
+        raise ParameterError("target_id", target_id, "a nerve: " + ", ".join(f"{kind}_<level>_<side>" for kind in NERVE_KINDS))
     return structure
 
 
@@ -152,37 +152,49 @@ def _shaft_points(needle: Needle) -> np.ndarray:
     return np.linspace(needle.entry_mm, needle.tip_mm, count)
 
 
-def _angle_deg(field: TubeField, foot: np.ndarray, direction: np.ndarray) -> float:
-    """Angle (0-90°) between ``direction`` and the nerve's centreline at ``foot``."""
+def _angle_deg(field: TubeField, arc_mm: float, direction: np.ndarray) -> float:
+    """Angle (0-90°) between ``direction`` and the nerve's centreline ``arc_mm`` along it."""
     points = field.points_mm
-    segment = int(np.argmin(np.linalg.norm(0.5 * (points[:-1] + points[1:]) - foot, axis=1)))
-    # The chord over about 2 mm either side: the local course, not one short segment's wiggle.
     lengths = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    segment = int(np.clip(np.searchsorted(np.cumsum(lengths), arc_mm), 0, len(lengths) - 1))
+    # The chord over about 2 mm either side: the local course, not one short segment's wiggle.
     span = max(int(np.ceil(2.0 / max(float(np.median(lengths)), 1e-6))), 1)
     a, b = points[max(segment - span + 1, 0)], points[min(segment + span, len(points) - 1)]
     tangent = (b - a) / max(float(np.linalg.norm(b - a)), 1e-12)
     return float(np.degrees(np.arccos(np.clip(abs(tangent @ direction), 0.0, 1.0))))
 
 
-def _closest_nerve(scene: Scene, active: np.ndarray, radius: float) -> tuple[str | None, float | None]:
-    best_id, best = None, np.inf
-    for structure_id in scene.ids_near(active, NERVE_SEARCH_MM, kinds=NERVE_KINDS):
-        distance = float(scene.structure(structure_id).field.signed_distance(active).min()) - radius
-        if distance < best:
-            best_id, best = structure_id, distance
-    return (best_id, best) if best_id is not None and best <= NERVE_SEARCH_MM else (None, None)
+def nerve_distances(scene: Scene, active_mm: np.ndarray, radius_mm: float, reach_mm: float) -> list[tuple[str, float]]:
+    """(nerve id, distance in mm) of every nerve within ``reach_mm`` of the active tip, nearest first.
+
+    ``active_mm`` are points along the active tip (:meth:`Needle.active_points_mm`) and
+    ``radius_mm`` the needle's radius: distances are surface to surface.
+    """
+    found = []
+    for nerve_id in scene.ids_near(active_mm, reach_mm, kinds=NERVE_KINDS):
+        distance = float(scene.structure(nerve_id).field.signed_distance(active_mm).min()) - radius_mm
+        if distance <= reach_mm:
+            found.append((nerve_id, distance))
+    return sorted(found, key=lambda item: item[1])
+
+
+def same_nerve(scene: Scene, nerve_id: str, other_id: str) -> bool:
+    """Whether two ids are one nerve for the patient: the same, or of one family (:data:`_FAMILY`)
+    at the same level and side (the L4 dorsal ramus and the L4 medial branch)."""
+    a, b = scene.structure(nerve_id), scene.structure(other_id)
+    return nerve_id == other_id or (_FAMILY[a.kind] == _FAMILY[b.kind] and (a.level, a.side) == (b.level, b.side))
 
 
 def _critical_distances(scene: Scene, shaft: np.ndarray, active: np.ndarray, radius: float) -> tuple[StructureDistance, ...]:
     found = []
     for structure_id in scene.ids_near(shaft, CRITICAL_RANGE_MM, role="critical"):
         structure = scene.structure(structure_id)
-        along_shaft = structure.field.signed_distance(shaft) - radius
-        shaft_mm = float(along_shaft.min())
+        # One query for both point sets: each field call has a fixed cost.
+        distances = structure.field.signed_distance(np.vstack([shaft, active])) - radius
+        shaft_mm = float(distances[: len(shaft)].min())
         if shaft_mm > CRITICAL_RANGE_MM:
             continue
-        found.append(StructureDistance(structure_id, structure.kind, shaft_mm,
-                                       float(structure.field.signed_distance(active).min()) - radius))
+        found.append(StructureDistance(structure_id, structure.kind, shaft_mm, float(distances[len(shaft):].min())))
     return tuple(sorted(found, key=lambda d: d.shaft_mm))
 
 
@@ -201,8 +213,8 @@ def _verdict(scene: Scene, needle: Needle, target_id: str, active_mm: float, ang
     target = scene.structure(target_id)
     if closest_id is not None and closest_mm is not None and closest_mm < active_mm and closest_mm <= NEAR_MM:
         other = scene.structure(closest_id)
-        # The target's own ramus or branch (same level and side) is not another nerve.
-        if (other.level, other.side) != (target.level, target.side) and _FAMILY[other.kind] == _FAMILY[target.kind]:
+        # Another nerve of the target's family (not its own ramus or branch) is a wrong level or side.
+        if _FAMILY[other.kind] == _FAMILY[target.kind] and not same_nerve(scene, closest_id, target_id):
             which = "wrong side" if other.side != target.side else "wrong level"
             return which, (f"the tip is at {closest_id} ({closest_mm:.1f} mm), not {target_id} ({active_mm:.1f} mm): "
                            f"{which}")

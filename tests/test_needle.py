@@ -11,20 +11,12 @@ import pytest
 
 from simulator.devices import CATALOGUE, device
 from simulator.errors import ParameterError, UnknownStructureError
-from simulator.needle import REAIM_DEPTH_MM, advance, aim_direction, entry_towards, insert, reaim, withdraw
+from simulator.needle import REAIM_DEPTH_MM, advance, advance_until_bone, aim_direction, entry_towards, insert, reaim, withdraw
 from tests.helpers import record
 
 
 def _local(scene, bone: str, point_local) -> np.ndarray:
     return scene.layout.poses[bone].patient_from_local(np.asarray([point_local], dtype=float))[0]
-
-
-def _advance_until_stopped(scene, needle, step_mm: float = 2.0, limit_mm: float = 120.0):
-    events = []
-    while needle.depth_mm + step_mm <= min(limit_mm, needle.model.length_mm) and needle.bone_contact is None:
-        needle, new = advance(scene, needle, step_mm)
-        events += new
-    return needle, events
 
 
 def test_catalogue_has_the_published_devices():
@@ -74,7 +66,7 @@ def test_needle_aimed_at_the_transverse_process_stops_on_it(default_scene, side)
     middle = _local(default_scene, "L4", [sign * 0.4 * shape.transverse_span, shape.transverse_y, shape.transverse_center_z])
     entry = entry_towards(default_scene, middle, [0.0, -1.0, 0.0])
     needle, _ = insert(default_scene, "rf_18g_100mm_10mm", entry, [0.0, -1.0, 0.0])
-    needle, events = _advance_until_stopped(default_scene, needle)
+    needle, events = advance_until_bone(default_scene, needle, limit_mm=120.0)
     bone_entry = next(c for c in default_scene.segment_crossings(entry, middle + [0.0, -20.0, 0.0]) if c.role == "bone")
     contact = [e for e in events if e.kind == "bone_contact"]
     record("needle onto the L4 transverse process: stop depth vs bone surface", side,
@@ -102,7 +94,7 @@ def test_paramedian_needle_into_the_dural_sac_raises_csf(default_scene):
     direction = aim_direction(right_of_midline, 0.0, 10.0)
     entry = entry_towards(default_scene, canal, direction)
     needle, _ = insert(default_scene, "spinal_22g_127mm", entry, direction)
-    needle, events = _advance_until_stopped(default_scene, needle, limit_mm=float(np.linalg.norm(canal - entry)) + 2.0)
+    needle, events = advance_until_bone(default_scene, needle, limit_mm=float(np.linalg.norm(canal - entry)) + 2.0)
     csf = [e for e in events if e.kind == "csf"]
     sac = next(c for c in default_scene.segment_crossings(entry, canal) if c.structure_id == "dural_sac")
     assert needle.bone_contact is None, needle.bone_contact

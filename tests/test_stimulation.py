@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from simulator.errors import ParameterError
-from simulator.needle import advance, aim_direction, entry_towards, insert, withdraw
+from simulator.needle import advance, advance_until_bone, aim_direction, entry_towards, insert, withdraw
 from simulator.stimulation import MOTOR, SENSORY, motor_test, sensory_test, threshold_v
 from simulator.targeting import assess
 
@@ -30,9 +30,7 @@ def _junction_needle(scene):
     target = scene.landmark("sap_tp_junction_L5_right")
     direction = aim_direction(target, 50.0, 10.0, frame=scene.layout.poses["L5"].rotation)
     needle, _ = insert(scene, "rf_18g_100mm_10mm", entry_towards(scene, target, direction), direction)
-    while needle.bone_contact is None:
-        needle, _ = advance(scene, needle, 2.0)
-    return needle
+    return advance_until_bone(scene, needle)[0]
 
 
 def test_sensory_threshold_rises_as_the_needle_is_withdrawn_from_the_medial_branch(default_scene):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from simulator.errors import ParameterError, UnknownStructureError
-from simulator.needle import advance, aim_direction, entry_towards, insert
+from simulator.needle import advance, advance_until_bone, aim_direction, entry_towards, insert
 from simulator.targeting import ON_TARGET_MM, PARALLEL_DEG, assess
 from tests.helpers import record
 
@@ -20,10 +20,8 @@ from tests.helpers import record
 def _to_bone(scene, target_mm, direction, device="rf_18g_100mm_10mm", label="needle 1"):
     """Insert at the skin point in line with ``target_mm`` and advance until bone stops it."""
     needle, events = insert(scene, device, entry_towards(scene, target_mm, direction), direction, label)
-    while needle.bone_contact is None and needle.depth_mm + 2.0 <= needle.model.length_mm:
-        needle, new = advance(scene, needle, 2.0)
-        events += new
-    return needle, events
+    needle, steps = advance_until_bone(scene, needle)
+    return needle, events + steps
 
 
 def _junction_approach(scene, level: str, side: str):
