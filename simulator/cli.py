@@ -103,22 +103,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _demo_needle(scene, path: Path) -> Path:
-    """Place an RF cannula on the right L5 SAP-TP junction, print what the judge and the patient
-    say, and picture it."""
-    from simulator.needle import advance_until_bone, aim_direction, entry_towards, insert
+    """Place an RF cannula by the textbook approach to the right L4 medial branch, print what the
+    judge and the patient say, and picture it."""
+    from simulator.approach import place_needle, textbook_approach
     from simulator.report.needle_views import render_needle_at_target
     from simulator.stimulation import motor_test, sensory_test
     from simulator.targeting import assess
 
     target_id = "medial_branch_L4_right"
-    junction = scene.landmark("sap_tp_junction_L5_right")
-    # Parasagittal approach: 50° caudal, 10° abduction against L5's endplate (Tran et al. 2024).
-    direction = aim_direction(junction, 50.0, 10.0, frame=scene.layout.poses["L5"].rotation)
-    needle, events = insert(scene, "rf_18g_100mm_10mm", entry_towards(scene, junction, direction), direction)
-    needle, steps = advance_until_bone(scene, needle)
-    events += steps
+    approach = textbook_approach(target_id)
+    needle, events = place_needle(scene, approach)
     report = assess(scene, needle, target_id)
-    print(f"Needle: {needle.model.description}, aimed at the right L5 SAP-TP junction for {target_id}")
+    print(f"Needle: {needle.model.description}, {approach.caudal_deg:g}° caudal and {approach.medial_deg:g}° medial "
+          f"(against the {approach.frame_bone} endplate) at {approach.landmark} for {target_id}")
     print(f"  {events[-1].message} at {needle.depth_mm:.1f} mm; redirections {needle.redirections}")
     print(f"  verdict: {report.verdict}: {report.reason}")
     print(f"  tip {report.tip_to_target_mm:.1f} mm, active tip {report.active_to_target_mm:.1f} mm, "

@@ -87,7 +87,8 @@ class TargetingReport:
     active_to_target_mm : float
         Closest approach of the active tip to the target, mm (the tip for a plain needle).
     angle_deg : float
-        Angle between the needle axis and the nerve at the point of closest approach, 0-90°.
+        Angle between the needle axis and the nerve's course along the active tip (the stretch
+        within :data:`ON_TARGET_MM` of it around the closest point), 0-90°.
     closest_nerve_id : str or None
         The nerve nearest the active tip (within :data:`NERVE_SEARCH_MM`).
     closest_nerve_mm : float or None
@@ -128,7 +129,7 @@ def assess(scene: Scene, needle: Needle, target_id: str) -> TargetingReport:
     best = int(np.argmin(distances))
     active_to_target = float(distances[best]) - radius
     tip_to_target = float(distances[-1]) - radius
-    angle = _angle_deg(field, float(arc[best]), needle.direction)
+    angle = _angle_deg(field, needle, float(arc[best]))
 
     nearby = nerve_distances(scene, active, radius, NERVE_SEARCH_MM)
     closest_id, closest_mm = nearby[0] if nearby else (None, None)
@@ -152,16 +153,30 @@ def _shaft_points(needle: Needle) -> np.ndarray:
     return np.linspace(needle.entry_mm, needle.tip_mm, count)
 
 
-def _angle_deg(field: TubeField, arc_mm: float, direction: np.ndarray) -> float:
-    """Angle (0-90°) between ``direction`` and the nerve's centreline ``arc_mm`` along it."""
+def _angle_deg(field: TubeField, needle: Needle, closest_arc_mm: float) -> float:
+    """Angle (0-90°) between the needle and the course of the nerve along its active tip.
+
+    The course is the principal direction of the stretch of nerve within :data:`ON_TARGET_MM`
+    (a lesion's reach) of the active tip around the closest point, so a bend of the nerve just
+    beyond the lesion does not count; at least 2 mm either side of the closest point, so one short
+    segment's wiggle does not count either.
+    """
     points = field.points_mm
-    lengths = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    segment = int(np.clip(np.searchsorted(np.cumsum(lengths), arc_mm), 0, len(lengths) - 1))
-    # The chord over about 2 mm either side: the local course, not one short segment's wiggle.
-    span = max(int(np.ceil(2.0 / max(float(np.median(lengths)), 1e-6))), 1)
-    a, b = points[max(segment - span + 1, 0)], points[min(segment + span, len(points) - 1)]
-    tangent = (b - a) / max(float(np.linalg.norm(b - a)), 1e-12)
-    return float(np.degrees(np.arccos(np.clip(abs(tangent @ direction), 0.0, 1.0))))
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    start, tip = needle.active_segment_mm
+    axis = tip - start
+    length = float(np.linalg.norm(axis))
+    along = np.clip((points - start) @ axis / max(length**2, 1e-12), 0.0, 1.0) if length > 0 else np.zeros(len(points))
+    gap = np.linalg.norm(points - (start + along[:, None] * axis), axis=1) - field.radii_mm - needle.model.radius_mm
+    within = (gap <= max(float(gap.min()), 0.0) + ON_TARGET_MM) | (np.abs(arc - closest_arc_mm) <= 2.0)
+    # The contiguous run of such points around the closest one.
+    center = int(np.argmin(np.abs(arc - closest_arc_mm)))
+    outside = np.nonzero(~within)[0]
+    first = int(outside[outside < center].max()) + 1 if np.any(outside < center) else 0
+    last = int(outside[outside > center].min()) - 1 if np.any(outside > center) else len(points) - 1
+    stretch = points[first: last + 1]
+    course = np.linalg.svd(stretch - stretch.mean(axis=0), full_matrices=False)[2][0]
+    return float(np.degrees(np.arccos(np.clip(abs(course @ needle.direction), 0.0, 1.0))))
 
 
 def nerve_distances(scene: Scene, active_mm: np.ndarray, radius_mm: float, reach_mm: float) -> list[tuple[str, float]]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from simulator.approach import place_needle, textbook_approach
 from simulator.errors import ParameterError
-from simulator.needle import advance, advance_until_bone, aim_direction, entry_towards, insert, withdraw
-from simulator.stimulation import MOTOR, SENSORY, motor_test, sensory_test, threshold_v
+from simulator.needle import advance, aim_direction, entry_towards, insert, withdraw
+from simulator.stimulation import MAX_VOLTAGE_V, MOTOR, SENSORY, motor_test, sensory_test, threshold_v
 from simulator.targeting import assess
 
 
@@ -27,10 +28,8 @@ def test_threshold_rises_with_distance_and_half_a_volt_means_close():
 
 
 def _junction_needle(scene):
-    target = scene.landmark("sap_tp_junction_L5_right")
-    direction = aim_direction(target, 50.0, 10.0, frame=scene.layout.poses["L5"].rotation)
-    needle, _ = insert(scene, "rf_18g_100mm_10mm", entry_towards(scene, target, direction), direction)
-    return advance_until_bone(scene, needle)[0]
+    """The textbook needle for the right L4 medial branch (on the right L5 SAP-TP junction)."""
+    return place_needle(scene, textbook_approach("medial_branch_L4_right"))[0]
 
 
 def test_sensory_threshold_rises_as_the_needle_is_withdrawn_from_the_medial_branch(default_scene):
@@ -40,10 +39,10 @@ def test_sensory_threshold_rises_as_the_needle_is_withdrawn_from_the_medial_bran
         report = assess(default_scene, needle, "medial_branch_L4_right")
         answer = sensory_test(default_scene, needle, "medial_branch_L4_right")
         distances.append(report.active_to_target_mm)
-        volts.append(answer.threshold_v if answer.threshold_v is not None else np.inf)
+        volts.append(answer.threshold_v if answer.threshold_v is not None else MAX_VOLTAGE_V + 1.0)  # no answer
         if answer.threshold_v is not None and answer.nerve_id == "medial_branch_L4_right":
             assert answer.concordant and "usual pain" in answer.message
-        needle, _ = withdraw(default_scene, needle, 1.0)
+        needle, _ = withdraw(default_scene, needle, 3.0)  # parallel to the nerve: it takes a few mm to leave it
     order = np.argsort(distances)
     assert np.all(np.diff(np.asarray(volts)[order]) >= -1e-9), (distances, volts)
     assert volts[0] == pytest.approx(threshold_v(distances[0]), abs=0.05)

@@ -1,9 +1,11 @@
 """Targeting on the default patient: distances, parallelism, wrong level/side, danger.
 
 Trajectories are planned from the anatomy as a clinician would: aimed at a bone landmark (the
-SAP-TP junction, the canal between two laminae), with the caudal tilt and abduction of the
-published techniques measured against the vertebra's own endplate (Tran et al., Pain Med
-2024;25:13: parasagittal approach, 40-64° caudal, 6-15° abduction; procedure.md step 7c).
+SAP-TP junction, the ala-SAP groove, the canal between two laminae), with the caudal tilt and
+abduction of the published techniques measured against the vertebra's own endplate
+(:mod:`simulator.approach`: Tran et al., Pain Med 2024;25:13, parasagittal approach, modal caudal
+40-50° at L1-L2 and 50-60° at L3-L5, 6-15° abduction; no oblique for the L5 dorsal ramus,
+procedure.md steps 7b-7c).
 """
 
 from __future__ import annotations
@@ -11,62 +13,56 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from simulator.approach import textbook_approach, place_needle
 from simulator.errors import ParameterError, UnknownStructureError
-from simulator.needle import advance, advance_until_bone, aim_direction, entry_towards, insert
+from simulator.needle import advance, aim_direction, entry_towards, insert
 from simulator.targeting import ON_TARGET_MM, PARALLEL_DEG, assess
 from tests.helpers import record
 
-
-def _to_bone(scene, target_mm, direction, device="rf_18g_100mm_10mm", label="needle 1"):
-    """Insert at the skin point in line with ``target_mm`` and advance until bone stops it."""
-    needle, events = insert(scene, device, entry_towards(scene, target_mm, direction), direction, label)
-    needle, steps = advance_until_bone(scene, needle)
-    return needle, events + steps
-
-
-def _junction_approach(scene, level: str, side: str):
-    """Parasagittal approach to the SAP-TP junction of ``level``: 50° caudal, 10° abduction."""
-    target = scene.landmark(f"sap_tp_junction_{level}_{side}")
-    direction = aim_direction(target, 50.0, 10.0, frame=scene.layout.poses[level].rotation)
-    return _to_bone(scene, target, direction)
+#: Every target of the parallel technique on the default patient.
+TARGETS = [f"medial_branch_L{n}_{side}" for n in (1, 2, 3, 4) for side in ("left", "right")] + \
+          ["dorsal_ramus_L5_left", "dorsal_ramus_L5_right"]
 
 
 @pytest.fixture(scope="module")
 def l4_medial_branch_needle(default_scene):
-    """A needle on the right L5 SAP-TP junction, where the L4 medial branch crosses."""
-    needle, events = _junction_approach(default_scene, "L5", "right")
-    return needle, events
+    """The textbook needle for the right L4 medial branch, on the right L5 SAP-TP junction."""
+    return place_needle(default_scene, textbook_approach("medial_branch_L4_right"))
 
 
-def test_junction_approach_ends_on_bone_beside_the_l4_medial_branch(default_scene, l4_medial_branch_needle):
+def test_textbook_l4_medial_branch_placement_is_on_target_and_parallel(default_scene, l4_medial_branch_needle):
     needle, events = l4_medial_branch_needle
     report = assess(default_scene, needle, "medial_branch_L4_right")
-    record("L5 junction approach: active tip to L4 MB", "right", report.active_to_target_mm, "<= 3 mm",
-           report.active_to_target_mm <= 3.0)
-    assert needle.bone_contact is not None and needle.bone_contact.startswith("L5")
-    assert events[-1].kind == "bone_contact"
-    # Bone stops the tip within a lesion's reach of the nerve, but not parallel to it (see below).
-    assert report.active_to_target_mm <= 3.0
+    record("textbook L4 MB placement: active tip to nerve / angle", "right",
+           f"{report.active_to_target_mm:.2f} mm / {report.angle_deg:.1f}°", f"<= {ON_TARGET_MM} mm, <= {PARALLEL_DEG}°",
+           report.active_to_target_mm <= ON_TARGET_MM and report.parallel)
+    # Bone stops the tip at the junction: on the back of the L5 transverse process, at the landmark.
+    assert events[-1].kind == "bone_contact" and events[-1].message.endswith("L5 transverse process")
+    assert np.linalg.norm(needle.tip_mm - default_scene.landmark("sap_tp_junction_L5_right")) < 0.5
+    assert 0.0 < report.active_to_target_mm <= ON_TARGET_MM  # beside the nerve, not through it
+    assert report.angle_deg <= PARALLEL_DEG
     assert report.closest_nerve_id in {"medial_branch_L4_right", "dorsal_ramus_L4_right"}
     # Nothing critical pierced or within reach of the active tip on this path.
     assert all(c.shaft_mm > 0.0 and c.active_tip_mm > 1.0 for c in report.critical)
-    assert report.verdict == "near", report.reason
+    assert [e.kind for e in events if e.kind not in ("skin_entry", "bone_contact")] == []
+    assert report.verdict == "on target", report.reason
 
 
-@pytest.mark.xfail(strict=True, reason="the generated L4 medial branch turns medially along the back of the L5 "
-                   "transverse process instead of running obliquely down the lateral SAP neck, so a textbook "
-                   "parallel needle lies about 50° off it (issue 3, open item)")
-def test_textbook_l4_medial_branch_placement_is_parallel(default_scene, l4_medial_branch_needle):
-    needle, _ = l4_medial_branch_needle
-    report = assess(default_scene, needle, "medial_branch_L4_right")
-    record("textbook L4 MB placement: angle to the nerve", "right", report.angle_deg, f"<= {PARALLEL_DEG}°",
-           report.parallel)
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_textbook_placement_is_on_target(default_scene, target):
+    """The same technique at every level and side: on bone, within a lesion's reach, parallel."""
+    needle, events = place_needle(default_scene, textbook_approach(target))
+    report = assess(default_scene, needle, target)
+    record("textbook placement: active tip to nerve / angle", target,
+           f"{report.active_to_target_mm:.2f} mm / {report.angle_deg:.1f}°", f"<= {ON_TARGET_MM} mm, <= {PARALLEL_DEG}°",
+           report.verdict == "on target")
+    assert needle.bone_contact is not None, [e.message for e in events]
     assert report.verdict == "on target", report.reason
 
 
 def test_plan_one_level_off_is_reported_as_wrong_level(default_scene):
-    """Aiming at the L4 junction (where the L3 medial branch runs) while the target is L4's."""
-    needle, _ = _junction_approach(default_scene, "L4", "right")
+    """The textbook needle for the L3 medial branch (on the L4 junction) judged for the L4 one."""
+    needle, _ = place_needle(default_scene, textbook_approach("medial_branch_L3_right"))
     report = assess(default_scene, needle, "medial_branch_L4_right")
     assert report.verdict == "wrong level", report.reason
     assert report.closest_nerve_id in {"medial_branch_L3_right", "dorsal_ramus_L3_right"}
@@ -142,14 +138,21 @@ def test_bad_targets_give_clear_errors(default_scene, l4_medial_branch_needle):
         assess(default_scene, needle, "L4")
 
 
-@pytest.mark.xfail(strict=True, reason="a needle aimed at the ala-SAP groove landmark (no oblique, caudal tilt) stops "
-                   "on the back of the generated sacral ala 10-15 mm short of the L5 dorsal ramus: the groove is "
-                   "not reachable from behind in the generated sacrum (issue 3, open item)")
 def test_textbook_l5_dorsal_ramus_placement(default_scene):
-    """L5 dorsal ramus: no oblique, 15° caudal tilt, aimed at the ala-S1 SAP groove (procedure.md 7b, 15b)."""
-    groove = default_scene.landmark("ala_sap_groove_right")
-    needle, events = _to_bone(default_scene, groove, aim_direction(groove, 15.0, 0.0), device="rf_18g_150mm_10mm")
+    """L5 dorsal ramus: no oblique, caudal tilt, aimed at the ala-S1 SAP groove (procedure.md 7b, 9, 15b)."""
+    needle, events = place_needle(default_scene, textbook_approach("dorsal_ramus_L5_right"))
     report = assess(default_scene, needle, "dorsal_ramus_L5_right")
-    record("textbook L5 DR placement: active tip to the ramus", "right", report.active_to_target_mm, "<= 2 mm",
-           report.active_to_target_mm <= ON_TARGET_MM)
+    record("textbook L5 DR placement: active tip to the ramus / angle", "right",
+           f"{report.active_to_target_mm:.2f} mm / {report.angle_deg:.1f}°", f"<= {ON_TARGET_MM} mm, <= {PARALLEL_DEG}°",
+           report.verdict == "on target")
+    assert events[-1].kind == "bone_contact" and events[-1].message.endswith("sacral ala")
+    assert report.active_to_target_mm <= ON_TARGET_MM and report.angle_deg <= PARALLEL_DEG
+    assert report.closest_nerve_id in {"dorsal_ramus_L5_right", "medial_branch_L5_right"}
     assert report.verdict == "on target", report.reason
+
+
+def test_textbook_approach_rejects_other_targets():
+    with pytest.raises(ParameterError, match="dorsal_ramus_L5_<side>"):
+        textbook_approach("root_L4_right")
+    with pytest.raises(ParameterError, match="medial_branch_L1..L4"):
+        textbook_approach("medial_branch_L5_left")

@@ -41,7 +41,7 @@ from simulator.structure import Structure
 __all__ = ["Anatomy", "generate_patient", "GENERATOR_VERSION"]
 
 #: Bumped whenever the generated geometry changes, so stale asset folders are detected.
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 
 # Which structure owns a point inside several.
 PRIORITY = {"body": 0, "fat": 10, "skin": 11, "muscle": 20, "ligament": 25, "dural_sac": 30, "disc": 40,

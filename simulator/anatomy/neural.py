@@ -27,6 +27,7 @@ from simulator.anatomy.spine import SIDES
 from simulator.anatomy.paths import TubeSpec, arc_fraction, clear, hug, route, smooth_path, surface_point
 from simulator.anatomy.sweep import Sweep
 from simulator.anatomy.spine import SpineLayout
+from simulator.anatomy.vertebra import NeckGroove, neck_groove, sacral_groove
 
 __all__ = ["build_dural_sac", "build_nerves", "junction_landmarks"]
 
@@ -58,37 +59,45 @@ def build_dural_sac(layout: SpineLayout) -> Sweep:
 def junction_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
     """Bone landmarks the nerves are built on, found on the bone surfaces themselves.
 
-    - ``sap_tp_junction_<L>_<side>`` for L2-L5: the concave corner where the superior border of
-      the transverse process meets the lateral surface of the superior articular process.
-    - ``ala_sap_groove_<side>``: the corner between the upper surface of the sacral ala and the
-      lateral surface of the S1 superior articular process.
+    - ``sap_tp_junction_<L>_<side>`` for L2-L5: where the superior articular process meets the
+      transverse process, on the back of the root of the transverse process 2 mm below its upper
+      border, 2.2 mm lateral of the neck groove the medial branch runs down
+      (:func:`~simulator.anatomy.vertebra.neck_groove`).
+    - ``ala_sap_groove_<side>``: likewise where the S1 superior articular process meets the
+      sacral ala, on the back of the ala beside the groove the L5 dorsal ramus runs down
+      (:func:`~simulator.anatomy.vertebra.sacral_groove`).
+
+    A needle laid along the nerve from below and behind (the parallel technique) comes to rest on
+    the bone at these points, beside the nerve.
     """
     landmarks: dict[str, np.ndarray] = {}
-    for level in LUMBAR_LEVELS[1:]:
-        shape, pose = layout.shapes[level], layout.poses[level]
+    for bone_id in (*LUMBAR_LEVELS[1:], "sacrum"):
+        pose = layout.poses[bone_id]
 
-        def local_distance(points: np.ndarray, level: str = level) -> np.ndarray:
-            return layout.bone_distance_local(level, points)
+        def outside(points: np.ndarray, bone_id: str = bone_id) -> np.ndarray:
+            return -layout.bone_distance_local(bone_id, points)
 
         for side_name, side in SIDES.items():
-            top = shape.transverse_center_z + 0.5 * shape.transverse_height
-            y = shape.transverse_y
-            # Lateral surface of the superior articular process, 3 mm above the process.
-            probe = np.array([side * 0.5 * shape.transverse_span, y, top + 3.0])
-            lateral_surface = surface_point(lambda p: -local_distance(p), probe, np.array([-side, 0.0, 0.0]), 60.0)
-            inside = np.array([lateral_surface[0] - side * 1.5, y, top - 1.5])
-            corner = surface_point(local_distance, inside, np.array([side, 0.0, 1.0]))
-            landmarks[f"sap_tp_junction_{level}_{side_name}"] = pose.patient_from_local(corner[None])[0]
-    sacrum, pose = layout.sacrum, layout.poses["sacrum"]
-    for side_name, side in SIDES.items():
-        joint = layout.superior_joints["sacrum"][0 if side > 0 else 1]
-        y = joint.center[1] - 6.0
-        probe = np.array([side * 0.5 * sacrum.ala_span * 0.6, y, sacrum.ala_top_z + 3.0])
-        lateral_surface = surface_point(lambda p: -layout.bone_distance_local("sacrum", p), probe, np.array([-side, 0.0, 0.0]), 60.0)
-        inside = np.array([lateral_surface[0] - side * 1.5, y, sacrum.ala_top_z - 1.5])
-        corner = surface_point(lambda p: layout.bone_distance_local("sacrum", p), inside, np.array([side, 0.0, 1.0]))
-        landmarks[f"ala_sap_groove_{side_name}"] = pose.patient_from_local(corner[None])[0]
+            groove = _groove(layout, bone_id, side)
+            k = layout.parameters.size_scale
+            behind = np.array([groove.wall_x + side * 2.2 * k, groove.apex[1] + 10.0 * k, groove.apex[2] - 1.5 * k])
+            on_bone = surface_point(outside, behind, np.array([0.0, -1.0, 0.0]), 30.0 * k)
+            name = f"ala_sap_groove_{side_name}" if bone_id == "sacrum" else f"sap_tp_junction_{bone_id}_{side_name}"
+            landmarks[name] = pose.patient_from_local(on_bone[None])[0]
     return landmarks
+
+
+def _beside_process(layout: SpineLayout, bone: str, side: int, y: float, z: float) -> np.ndarray:
+    """The most lateral point of ``bone`` at height ``z`` and depth ``y`` (its frame, mm): the
+    lateral face of the superior articular process above its shelf."""
+    far = np.array([side * 80.0, y, z])
+    return surface_point(lambda p: -layout.bone_distance_local(bone, p), far, np.array([-side, 0.0, 0.0]), 80.0)
+
+
+def _groove(layout: SpineLayout, bone: str, side: int) -> NeckGroove:
+    """The groove on the neck of the superior articular process of ``bone`` on one side (its frame)."""
+    joint = layout.superior_joints[bone][0 if side > 0 else 1]
+    return sacral_groove(layout.sacrum, joint) if bone == "sacrum" else neck_groove(layout.shapes[bone], joint)
 
 
 def build_nerves(layout: SpineLayout, landmarks: dict[str, np.ndarray],
@@ -176,26 +185,29 @@ def _faired(points: np.ndarray, bone: Callable[[np.ndarray], np.ndarray], cleara
 
 def _lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, landmarks, bone) -> list[TubeSpec]:
     lower_pose = layout.poses[lower]
-    junction = landmarks[f"sap_tp_junction_{lower}_{side_name}"]
-    j_local = lower_pose.local_from_patient(junction[None])[0]
+    lower_shape = layout.shapes[lower]
+    groove = _groove(layout, lower, side)
     bifurcation_above = MORPHOMETRY[level].dorsal_ramus_bifurcation_mm * layout.parameters.size_scale
     r_mb, r_dr = MEDIAL_BRANCH_RADIUS_MM, DORSAL_RAMUS_RADIUS_MM
     clearance = r_mb + 0.45
-    diagonal = np.array([side, 0.0, 1.0]) / np.sqrt(2.0)
-    # Bifurcation: above the transverse process, just lateral to the junction.
-    bifurcation = j_local + np.array([side * 2.5, -1.0, bifurcation_above + 1.0])
-    dorsal_local = np.array([lower_pose.local_from_patient(exit_point[None])[0],
-                             0.5 * (lower_pose.local_from_patient(exit_point[None])[0] + bifurcation) + np.array([side * 3.0, 2.0, 0.0]),
-                             bifurcation])
+    top, middle_y = groove.apex[2], lower_shape.transverse_y
+    # Bifurcation: above the transverse process, just lateral to the neck of the articular process.
+    bifurcation = np.array([groove.wall_x + side * 3.0, middle_y - 1.0, top + bifurcation_above + 1.0])
+    exit_local = lower_pose.local_from_patient(exit_point[None])[0]
+    dorsal_local = np.array([exit_local, 0.5 * (exit_local + bifurcation) + np.array([side * 3.0, 2.0, 0.0]), bifurcation])
     dorsal = clear(smooth_path(lower_pose.patient_from_local(dorsal_local), 1.0), bone, r_dr + 0.3)
-    # Medial branch: over the junction, back along the lateral neck of the superior articular
-    # process, then medially under the mamillo-accessory ligament.
-    on_junction = j_local + diagonal * clearance
-    neck = j_local + np.array([0.0, 5.0, -1.0])
-    notch = j_local + np.array([-side * 2.0, 10.0, -3.0])
-    lamina = j_local + np.array([-side * 9.0, 14.0, -6.0])
-    hugged = hug(lower_pose.patient_from_local(np.array([neck, notch, lamina])), bone, clearance)
-    controls = np.vstack([lower_pose.patient_from_local(np.array([bifurcation, on_junction])), hugged])
+    # Medial branch: across the upper border of the transverse process in the corner against the
+    # superior articular process, down the groove beside the neck of the process, and out of the
+    # notch medially round its back onto the lamina.
+    slope = np.radians(groove.slope_deg)
+    # Off the groove's line by the clearance: laterally from the neck, and up off its floor.
+    beside = np.array([side * clearance, clearance * np.sin(slope), clearance * np.cos(slope)])
+    crossing = np.array([[groove.wall_x + side * clearance, middle_y, top + clearance]])
+    down = groove.point(np.array([0.0, 0.35, 0.7, 1.0]) * groove.length_mm) + beside
+    notch = groove.notch
+    around = np.array([notch + np.array([-side * 2.0, 4.0, -2.5]), notch + np.array([-side * 8.0, 6.0, -5.0])])
+    controls = np.vstack([lower_pose.patient_from_local(np.vstack([bifurcation, crossing, down])),
+                          hug(lower_pose.patient_from_local(around), bone, clearance)])
     medial = clear(smooth_path(controls, 0.7), bone, clearance)
     return [
         TubeSpec(f"dorsal_ramus_{level}_{side_name}", "dorsal_ramus", level, side_name, dorsal, np.full(len(dorsal), r_dr)),
@@ -205,26 +217,25 @@ def _lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, land
 
 def _l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone) -> list[TubeSpec]:
     pose = layout.poses["sacrum"]
-    groove = pose.local_from_patient(landmarks[f"ala_sap_groove_{side_name}"][None])[0]
+    groove = _groove(layout, "sacrum", side)
     r = DORSAL_RAMUS_RADIUS_MM
     clearance = r + 0.3
-    diagonal = np.array([side, 0.0, 1.0]) / np.sqrt(2.0)
-    anterior_groove = groove + np.array([side * 1.0, -6.0, 1.5])
-    # Behind the groove the ramus runs along the lateral face of the S1 articular process
-    # (parallel to its joint line), then its medial branch hooks round the process's caudal,
-    # posterior end onto the back of the sacrum.
-    joint = layout.superior_joints["sacrum"][0 if side > 0 else 1]
-    along, normal, _ = joint.axes()
-    posterior_groove = groove + along * 8.0 - normal * 1.5 + np.array([0.0, 0.0, -3.0])
-    on_groove = groove + diagonal * clearance
-    hugged = hug(pose.patient_from_local(anterior_groove[None]), bone, clearance)
-    behind = clear(pose.patient_from_local(posterior_groove[None]), bone, clearance)
-    controls = np.vstack([exit_point, hugged[0], pose.patient_from_local(on_groove[None]), behind[0]])
+    # Over the ala into the corner against the S1 articular process, back along the process's
+    # lateral face (parallel to its joint line) to the back of the ala, down the groove behind it,
+    # and there the medial branch hooks medially round the process's caudal end onto the sacrum.
+    slope = np.radians(groove.slope_deg)
+    beside = np.array([side * clearance, clearance * np.sin(slope), clearance * np.cos(slope)])
+    on_ala = np.array([_beside_process(layout, "sacrum", side, groove.apex[1] - back, groove.apex[2] + 1.0) for back in (9.0, 4.5)])
+    on_ala += np.array([side * clearance, 0.0, 0.0])
+    in_front = on_ala[0] + np.array([side * 2.0, -4.0, 2.0])
+    down = groove.point(np.array([0.0, 0.35, 0.7, 1.0]) * groove.length_mm) + beside
+    controls = np.vstack([exit_point, hug(pose.patient_from_local(np.vstack([in_front, on_ala])), bone, clearance),
+                          pose.patient_from_local(down)])
     dorsal = clear(smooth_path(controls, 0.7), bone, clearance)
-    hook_local = np.array([groove + along * 13.0 + np.array([0.0, 0.0, -6.0]),
-                           groove + along * 11.0 + normal * 9.0 + np.array([0.0, 0.0, -8.0]),
-                           groove + along * 6.0 + normal * 16.0 + np.array([0.0, 0.0, -10.0])])
-    hook = clear(pose.patient_from_local(hook_local), bone, MEDIAL_BRANCH_RADIUS_MM + 0.45)
+    notch = groove.notch
+    hook_local = np.array([notch + np.array([-side * 3.0, 2.0, -3.0]), notch + np.array([-side * 9.0, 3.0, -6.0]),
+                           notch + np.array([-side * 15.0, 3.0, -9.0])])
+    hook = hug(pose.patient_from_local(hook_local), bone, MEDIAL_BRANCH_RADIUS_MM + 0.45)
     medial = clear(smooth_path(np.vstack([dorsal[-1], hook]), 0.7), bone, MEDIAL_BRANCH_RADIUS_MM + 0.45)
     return [
         TubeSpec(f"dorsal_ramus_L5_{side_name}", "dorsal_ramus", "L5", side_name, dorsal, np.full(len(dorsal), r)),

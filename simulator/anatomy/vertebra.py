@@ -25,16 +25,23 @@ from scipy.spatial import cKDTree
 
 from simulator.anatomy import sdf
 from simulator.anatomy.morphometry import LevelMorphometry, SacrumMorphometry
-from simulator.anatomy.paths import smooth_path
+from simulator.anatomy.paths import smooth_path, surface_point
 from simulator.anatomy.pose import Pose
 
-__all__ = ["VertebraShape", "FacetJoint", "lumbar_vertebra_distance", "sacrum_distance", "SacrumShape",
-           "mamillary_and_accessory"]
+__all__ = ["VertebraShape", "FacetJoint", "NeckGroove", "neck_groove", "sacral_groove", "lumbar_vertebra_distance", "sacrum_distance",
+           "SacrumShape", "mamillary_and_accessory", "NECK_SLOPE_DEG"]
 
 #: Fillet radius where parts of one bone meet (mm).
 FILLET_MM = 2.5
 #: Joint space between facing articular surfaces (cartilage and cavity), mm.
 FACET_GAP_MM = 2.0
+#: Slope of the groove on the lateral neck of each superior articular process, in degrees below
+#: the bone's axial plane going posteriorly: the medial branch of the level above runs down it
+#: from the transverse process to the mamillo-accessory notch, and a needle laid along the nerve
+#: lies at this caudal angle. Design values from Tran et al. (Pain Med 2024;25:13): parallel
+#: placement on the posterior half of the SAP neck at modal caudal angles of 40-50° for the L1-L2
+#: medial branches (grooves of L2, L3) and 50-60° for L3-L5 (grooves of L4, L5, and the sacrum).
+NECK_SLOPE_DEG: dict[str, float] = {"L1": 45.0, "L2": 45.0, "L3": 45.0, "L4": 55.0, "L5": 55.0, "sacrum": 65.0}
 
 
 @dataclass(frozen=True)
@@ -210,6 +217,134 @@ def _domed(plate: np.ndarray, points: np.ndarray, center: np.ndarray, half: tupl
     return result
 
 
+@dataclass(frozen=True, eq=False)
+class NeckGroove:
+    """Where a medial branch runs down the neck of a superior articular process, in the frame of
+    the bone that carries the process (mm).
+
+    The branch crosses the upper border of the transverse process at its root, in the corner
+    against the lateral face of the superior articular process, and then, "still hugging the neck
+    of the superior articular process, passes caudally and slightly dorsally" behind the root of
+    the transverse process to the notch between the mamillary and accessory processes, where it
+    hooks medially round the caudal aspect of the process (Bogduk, Clinical Anatomy of the Lumbar
+    Spine; Saito et al. 2013). On the posterior half of the neck its course is parasagittal (Tran
+    et al. 2022), falling at about the caudal angle at which a needle is laid along it (Tran et al.
+    2024; :data:`NECK_SLOPE_DEG`).
+
+    ``apex`` is the back of the transverse process's upper border against the process; the
+    branch leaves it along :attr:`direction` (``slope_deg`` below the axial plane, posteriorly)
+    for ``length_mm``, beside the wall ``x = wall_x`` (the lateral face of the neck). Behind the
+    transverse process the neck is no wider than that wall: :meth:`distance` is the channel cut
+    out of the articular plate there, ``width_mm`` wide, so the branch and a needle laid along it
+    have room.
+    """
+
+    side: int
+    apex: np.ndarray
+    wall_x: float
+    slope_deg: float
+    length_mm: float
+    width_mm: float
+    #: Where the channel starts, just behind the transverse process (y, mm).
+    channel_front_y: float
+
+    @property
+    def direction(self) -> np.ndarray:
+        """Unit vector down the groove (posterior and caudal), in the bone's frame."""
+        a = np.radians(self.slope_deg)
+        return np.array([0.0, np.cos(a), -np.sin(a)])
+
+    def point(self, along_mm: float | np.ndarray) -> np.ndarray:
+        """Points of the groove's line, ``along_mm`` down from the apex, shape (n, 3)."""
+        along = np.atleast_1d(np.asarray(along_mm, dtype=float))
+        return self.apex[None] + along[:, None] * self.direction[None]
+
+    @property
+    def notch(self) -> np.ndarray:
+        """The groove's lower end, where the nerve turns medially round the process."""
+        return self.point(self.length_mm)[0]
+
+    def scaled(self, factor: float) -> "NeckGroove":
+        """The same groove with every length multiplied by ``factor``."""
+        return NeckGroove(self.side, self.apex * factor, self.wall_x * factor, self.slope_deg, self.length_mm * factor,
+                          self.width_mm * factor, self.channel_front_y * factor)
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        """Signed distance (mm) to the channel cut out of the neck behind the transverse process:
+        lateral of the wall, from just in front of the apex to behind the notch."""
+        notch, side = self.notch, self.side
+        low = np.array([self.wall_x, self.channel_front_y, notch[2] - 3.0])
+        high = np.array([self.wall_x + side * self.width_mm, notch[1] + 4.0, self.apex[2] + 2.5])
+        center, half = 0.5 * (low + high), 0.5 * np.abs(high - low)
+        return sdf.rounded_box(points, center, tuple(half), None, 1.0)
+
+
+def _groove_beside(plate, below, side: int, top: float, back: float, slope_deg: float, descent: float,
+                   wall_y: float | None = None) -> NeckGroove:
+    """A neck groove at unit scale: beside the articular plate ``plate``, behind the bony shelf
+    ``below`` (a transverse process, the sacral ala), both signed-distance functions.
+
+    The wall is the plate's lateral extent 2 mm above the shelf's upper surface, at ``wall_y``
+    (default: 0.3 mm behind the shelf's back); the apex is on that surface 1 mm in front of the
+    shelf's back, measured 1 mm lateral of the wall (a transverse process tilts backwards and, at
+    L5, rises laterally). ``top`` and ``back`` are first guesses of the shelf's upper surface (z)
+    and back (y); ``descent`` is how far the groove falls (mm).
+    """
+    lateral, up, forwards = np.array([side, 0.0, 0.0]), np.array([0.0, 0.0, 1.0]), np.array([0.0, -1.0, 0.0])
+    wall_x = 0.0
+    for _ in range(2):  # the wall depends on where the back is, and the back on the wall's x
+        far_above = np.array([side * 80.0, back + 0.3 if wall_y is None else wall_y, top + 2.0])
+        wall_x = float(surface_point(lambda p: -plate(p), far_above, -lateral, 80.0)[0])
+        beside = wall_x + side * 1.0
+        back = float(surface_point(lambda p: -below(p), np.array([beside, back + 12.0, top - 2.5]), forwards, 24.0)[1])
+        top = float(surface_point(lambda p: -below(p), np.array([beside, back - 1.0, top + 12.0]), -up, 24.0)[2])
+    length = descent / np.sin(np.radians(slope_deg))
+    return NeckGroove(side, np.array([wall_x, back - 1.0, top]), wall_x, slope_deg, float(length), 4.0, back + 0.3)
+
+
+@lru_cache(maxsize=256)
+def neck_groove(shape: "VertebraShape", joint: FacetJoint) -> NeckGroove:
+    """The neck groove of one superior articular process of a lumbar vertebra (its frame, mm).
+
+    Beside the articular plate (:meth:`FacetJoint.superior_process`), behind the transverse
+    process; it falls at :data:`NECK_SLOPE_DEG` to half a millimetre below the middle of the
+    transverse process. Cached: the bone's distance function asks for it at every call.
+    """
+    k = shape.scale
+    unit, unit_joint = shape.unit(), joint.scaled(1.0 / k)
+    groove = _groove_beside(unit_joint.superior_process, lambda p: _transverse_processes(p, unit), joint.side,
+                            unit.transverse_center_z + 0.5 * unit.transverse_height,
+                            unit.transverse_y + 0.5 * unit.transverse_thickness, NECK_SLOPE_DEG[shape.level],
+                            0.5 * unit.transverse_height + 0.5)
+    return groove.scaled(k)
+
+
+@lru_cache(maxsize=16)
+def sacral_groove(shape: "SacrumShape", joint: FacetJoint) -> NeckGroove:
+    """The groove the L5 dorsal ramus runs down, between the sacral ala and the root of the S1
+    superior articular process (sacrum frame, mm): beside the articular plate, behind the ala's
+    upper surface, falling at :data:`NECK_SLOPE_DEG` ``["sacrum"]`` to the caudal end of the
+    process (Bogduk's description; Lau et al. 2004: the electrode lies opposite the middle and
+    posterior thirds of the S1 superior articular process). The process ends in front of the back
+    of the ala: the wall is its lateral extent 1 mm in front of its posterior end, and the ramus
+    turns down over the back of the ala behind it (nothing is carved)."""
+    k = shape.scale
+    unit, unit_joint = shape.unit(), joint.scaled(1.0 / k)
+
+    def ala(points: np.ndarray) -> np.ndarray:
+        s, t = unit.along_axis(points)
+        return _sacral_mass(points, unit, s, t)
+
+    # The process's posterior end 2 mm above the ala, on a 0.1 mm raster of its axial section.
+    x, y = np.meshgrid(unit_joint.center[0] + joint.side * np.arange(-10.0, 20.0, 0.25),
+                       unit_joint.center[1] + np.arange(-10.0, 15.0, 0.1))
+    section = np.column_stack([x.ravel(), y.ravel(), np.full(x.size, unit.ala_top_z + 2.0)])
+    posterior_end = float(section[unit_joint.superior_process(section) < 0.0, 1].max())
+    groove = _groove_beside(unit_joint.superior_process, ala, joint.side, unit.ala_top_z, posterior_end + 3.0,
+                            NECK_SLOPE_DEG["sacrum"], 0.8 * unit_joint.process_extra_down, wall_y=posterior_end - 1.0)
+    return groove.scaled(k)
+
+
 def _body(points: np.ndarray, shape: VertebraShape, concavity_mm: float = 1.5) -> np.ndarray:
     """Vertebral body: elliptic footprint flattened posteriorly, wedged concave endplates."""
     x, y, z = points.T
@@ -318,20 +453,20 @@ def _laminae_and_spine(points: np.ndarray, shape: VertebraShape, joints: list[Fa
 def mamillary_and_accessory(shape: VertebraShape, joint: FacetJoint) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """The mamillary and the accessory process on one side, as ellipsoids (centre, semi-axes in mm).
 
-    The mamillary process sits on the posterior border of the superior articular process, just
-    above the transverse process; the accessory process on the back of the transverse process's
-    root, below its upper border. The medial branch passes in the notch between the two, under
-    the mamillo-accessory ligament (Bogduk, Spine 1981). In the vertebra's frame, at its scale.
+    They flank the lower end of the neck groove (:func:`neck_groove`): the mamillary process on
+    the posterior border of the superior articular process, medial of the groove and above its
+    end; the accessory process on the back of the transverse process's root, lateral of it and
+    below. The medial branch leaves the groove through the notch between the two, under the
+    mamillo-accessory ligament (Bogduk, Spine 1981). In the vertebra's frame, at its scale.
     """
     k = shape.scale
-    u, n, _ = joint.axes()
-    tp_top = shape.transverse_center_z + 0.5 * shape.transverse_height
-    posterior_border = joint.center + u * (joint.half_length - 1.5 * k) - n * (0.5 * FACET_GAP_MM + 5.5) * k
-    mamillary = np.array([posterior_border[0], posterior_border[1] + 1.0 * k, tp_top + 4.0 * k])
-    accessory = np.array([joint.side * (shape.pedicle_center_x + 5.0 * k),
-                          shape.transverse_y + 0.5 * shape.transverse_thickness + 1.0 * k,
-                          shape.transverse_center_z - 0.15 * shape.transverse_height])
-    return (mamillary, np.array([3.0, 4.0, 4.0]) * k), (accessory, np.array([2.5, 3.0, 3.5]) * k)
+    groove = neck_groove(shape, joint)
+    notch = groove.notch
+    side = joint.side
+    mamillary = np.array([groove.wall_x - side * 3.5 * k, notch[1] + 0.5 * k, notch[2] + 3.5 * k])
+    accessory = np.array([groove.wall_x + side * 4.5 * k, shape.transverse_y + 0.5 * shape.transverse_thickness + 0.5 * k,
+                          notch[2] - 1.0 * k])
+    return (mamillary, np.array([3.0, 3.5, 3.5]) * k), (accessory, np.array([2.0, 2.5, 3.0]) * k)
 
 
 def _mamillary_and_accessory(points: np.ndarray, shape: VertebraShape, joints: list[FacetJoint]) -> np.ndarray:
@@ -369,6 +504,8 @@ def lumbar_vertebra_distance(points: np.ndarray, shape: VertebraShape, superior_
     posterior = sdf.smooth_union(posterior, _laminae_and_spine(points, shape, superior_joints), FILLET_MM)
     for joint in superior_joints:
         posterior = sdf.smooth_union(posterior, joint.superior_process(points), FILLET_MM)
+    for joint in superior_joints:  # room for the medial branch of the level above on the neck
+        posterior = sdf.smooth_subtract(posterior, neck_groove(shape, joint).distance(points), 1.0)
     posterior = sdf.smooth_union(posterior, _mamillary_and_accessory(points, shape, superior_joints), 1.5)
     points_below = lower_from_self.patient_from_local(points)
     for joint in inferior_joints:

@@ -2,10 +2,11 @@
 
 References (``shared/reference/anatomy.md`` §2):
 
-- The Ln medial branch (L1-L4) crosses the root of the transverse process of L(n+1) hugging the
-  neck of its superior articular process: the SAP-TP junction of L(n+1) is its fluoroscopic
-  target (Saito et al. 2013; Zhang et al. 2015; procedure guides). Its diameter is < 2 mm
-  (Cohen et al. 2011), so its surface must pass within 2 mm of the landmark.
+- The Ln medial branch (L1-L4) crosses the root of the transverse process of L(n+1) and runs
+  down the neck of its superior articular process: the SAP-TP junction of L(n+1) is its
+  target (Saito et al. 2013; Zhang et al. 2015; procedure guides), where the needle rests on the
+  back of the transverse process beside the nerve. A conventional lesion reaches about 2 mm
+  (Cohen et al. 2011), so the nerve's surface must pass within 2 mm of the landmark.
 - The L5 dorsal ramus runs in the groove between the sacral ala and the root of the S1 superior
   articular process (Bogduk's description).
 - The medial branch passes under the mamillo-accessory ligament (MAL), which bridges the
@@ -29,37 +30,44 @@ NERVE_KINDS = ("root", "ganglion", "ventral_ramus", "dorsal_ramus", "medial_bran
 TARGET_DISTANCE_MM = 2.0
 
 # Probes around a junction landmark, in the frame of the bone that carries it, as
-# (lateral, anteroposterior, cranial) offsets in mm; "lateral" is away from the midline.
-#: 4 mm lateral, 3 mm below: in the transverse process (or the sacral ala).
-BELOW_LATERAL = (4.0, 0.0, -3.0)
-#: 3 mm medial, 5 mm above: in the superior articular process.
-ABOVE_MEDIAL = (-3.0, 0.0, 5.0)
-#: 5 mm lateral, 4 mm above: in the concave corner between the two, outside bone.
-ABOVE_LATERAL = (5.0, 0.0, 4.0)
+# (lateral, anteroposterior, cranial) offsets in mm; "lateral" is away from the midline. The
+# landmark is on the back of the transverse process (or the ala) beside the articular process.
+#: 2 mm in front: in the transverse process (or the sacral ala).
+IN_FRONT = (0.0, -2.0, 0.0)
+#: 6 mm medial, 4 mm in front, 4 mm above: in the superior articular process.
+ABOVE_MEDIAL = (-6.0, -4.0, 4.0)
+#: 3 mm behind: free, where the needle comes from.
+BEHIND = (0.0, 3.0, 0.0)
+#: 4 mm lateral, 4 mm above: in the concave corner above the shelf, outside bone.
+ABOVE_LATERAL = (4.0, 0.0, 4.0)
+PROBES = {"in_front": IN_FRONT, "above_medial": ABOVE_MEDIAL, "behind": BEHIND, "above_lateral": ABOVE_LATERAL}
 
 
 def _probe(scene, layout, bone: str, landmark: str, side: str) -> dict[str, float]:
-    """Signed distance to ``bone`` at the three probes around ``landmark`` (mm)."""
+    """Signed distance to ``bone`` at the probes around ``landmark`` (mm)."""
     pose = layout.poses[bone]
     center = local_point(scene, landmark, pose)
     sign = np.array([SIDES[side], 1.0, 1.0])
-    result = {}
-    for name, offset in (("below_lateral", BELOW_LATERAL), ("above_medial", ABOVE_MEDIAL),
-                         ("above_lateral", ABOVE_LATERAL)):
-        point = pose.patient_from_local((center + sign * np.array(offset))[None])
-        result[name] = float(scene.signed_distance(bone, point)[0])
-    return result
+    return {name: float(scene.signed_distance(bone, pose.patient_from_local((center + sign * np.array(offset))[None]))[0])
+            for name, offset in PROBES.items()}
 
 
 def _assert_corner(probes: dict[str, float], bone: str, landmark: str, lower_part: str) -> None:
     problems = []
-    if probes["below_lateral"] >= 0:
-        problems.append(f"4 mm lateral / 3 mm below is outside {bone} ({probes['below_lateral']:+.2f} mm): no {lower_part} there")
+    if probes["in_front"] >= 0:
+        problems.append(f"2 mm in front is outside {bone} ({probes['in_front']:+.2f} mm): no {lower_part} there")
     if probes["above_medial"] >= 0:
-        problems.append(f"3 mm medial / 5 mm above is outside {bone} ({probes['above_medial']:+.2f} mm): no superior articular process there")
-    if probes["above_lateral"] <= 0:
-        problems.append(f"5 mm lateral / 4 mm above is inside {bone} ({probes['above_lateral']:+.2f} mm): no corner there")
+        problems.append(f"6 mm medial, 4 mm in front and above is outside {bone} ({probes['above_medial']:+.2f} mm): "
+                        "no superior articular process there")
+    for name, where in (("behind", "3 mm behind"), ("above_lateral", "4 mm lateral / 4 mm above")):
+        if probes[name] <= 0:
+            problems.append(f"{where} is inside {bone} ({probes[name]:+.2f} mm): no free corner there")
     assert not problems, f"{landmark}: " + "; ".join(problems)
+
+
+def _record_probes(check: str, item: str, probes: dict[str, float]) -> None:
+    record(check, item, "/".join(f"{probes[name]:+.1f}" for name in PROBES), "- / - / + / + (in, in, out, out)",
+           probes["in_front"] < 0 and probes["above_medial"] < 0 < min(probes["behind"], probes["above_lateral"]))
 
 
 # -- medial branches of L1-L4 on the SAP-TP junction of the level below --------------------------
@@ -76,14 +84,11 @@ def test_medial_branch_passes_the_sap_tp_junction_below(default_scene, level, si
 @pytest.mark.parametrize("side", SIDES)
 @pytest.mark.parametrize("level", LUMBAR[1:])
 def test_sap_tp_junction_landmark_is_at_the_junction(default_scene, layout, level, side):
-    """TP bone below-lateral of the landmark, SAP bone above-medial, free corner above-lateral."""
+    """TP bone in front of the landmark, SAP bone above-medial, free space behind and above-lateral."""
     landmark = f"sap_tp_junction_{level}_{side}"
     probes = _probe(default_scene, layout, level, landmark, side)
     on_surface = float(default_scene.signed_distance(level, default_scene.landmark(landmark))[0])
-    record("SAP-TP junction probes (TP / SAP / corner)", f"{level} {side}",
-           f"{probes['below_lateral']:+.1f}/{probes['above_medial']:+.1f}/{probes['above_lateral']:+.1f}",
-           "- / - / + (inside, inside, outside)",
-           probes["below_lateral"] < 0 < probes["above_lateral"] and probes["above_medial"] < 0)
+    _record_probes("SAP-TP junction probes (TP / SAP / behind / corner)", f"{level} {side}", probes)
     assert abs(on_surface) < 0.5, f"{landmark} is {on_surface:+.2f} mm from the surface of {level}"
     _assert_corner(probes, level, landmark, "transverse process")
 
@@ -100,14 +105,11 @@ def test_l5_dorsal_ramus_runs_in_the_ala_sap_groove(default_scene, side):
 
 @pytest.mark.parametrize("side", SIDES)
 def test_ala_sap_groove_landmark_is_in_the_groove(default_scene, layout, side):
-    """Sacral ala below-lateral of the landmark, S1 SAP above-medial, free groove above-lateral."""
+    """Sacral ala in front of the landmark, S1 SAP above-medial, free space behind and above-lateral."""
     landmark = f"ala_sap_groove_{side}"
     probes = _probe(default_scene, layout, "sacrum", landmark, side)
     on_surface = float(default_scene.signed_distance("sacrum", default_scene.landmark(landmark))[0])
-    record("ala-SAP groove probes (ala / SAP / groove)", side,
-           f"{probes['below_lateral']:+.1f}/{probes['above_medial']:+.1f}/{probes['above_lateral']:+.1f}",
-           "- / - / + (inside, inside, outside)",
-           probes["below_lateral"] < 0 < probes["above_lateral"] and probes["above_medial"] < 0)
+    _record_probes("ala-SAP groove probes (ala / SAP / behind / groove)", side, probes)
     assert abs(on_surface) < 0.5, f"{landmark} is {on_surface:+.2f} mm from the surface of the sacrum"
     _assert_corner(probes, "sacrum", landmark, "sacral ala")
 
