@@ -24,7 +24,7 @@ import numpy as np
 
 from simulator.anatomy.morphometry import LUMBAR_LEVELS, MORPHOMETRY, SACRUM
 from simulator.anatomy.spine import SIDES
-from simulator.anatomy.paths import TubeSpec, arc_fraction, clear, hug, route, smooth_path, surface_point
+from simulator.anatomy.paths import TubeSpec, arc_fraction, clear, hug, outward_normal, route, smooth_path, surface_point
 from simulator.anatomy.sweep import Sweep
 from simulator.anatomy.spine import SpineLayout
 from simulator.anatomy.vertebra import NeckGroove, neck_groove, sacral_groove
@@ -34,6 +34,9 @@ __all__ = ["build_dural_sac", "build_nerves", "junction_landmarks"]
 #: Medial branch diameter (mm): a 1.0 mm tube, within the < 2 mm of Cohen et al. 2011.
 MEDIAL_BRANCH_RADIUS_MM = 0.5
 DORSAL_RAMUS_RADIUS_MM = 0.8
+#: Distance kept between a nerve's axis and the bone it runs on (mm): its radius and a film of fat.
+MEDIAL_BRANCH_CLEARANCE_MM = MEDIAL_BRANCH_RADIUS_MM + 0.45
+DORSAL_RAMUS_CLEARANCE_MM = DORSAL_RAMUS_RADIUS_MM + 0.3
 
 
 def build_dural_sac(layout: SpineLayout) -> Sweep:
@@ -60,8 +63,9 @@ def junction_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
     """Bone landmarks the nerves are built on, found on the bone surfaces themselves.
 
     - ``sap_tp_junction_<L>_<side>`` for L2-L5: where the superior articular process meets the
-      transverse process, on the back of the root of the transverse process 2 mm below its upper
-      border, 2.2 mm lateral of the neck groove the medial branch runs down
+      transverse process, on the back of the root of the transverse process just below its rounded
+      upper border (where the bone faces at most 20° upwards), just lateral of the medial branch
+      that runs down the neck groove
       (:func:`~simulator.anatomy.vertebra.neck_groove`).
     - ``ala_sap_groove_<side>``: likewise where the S1 superior articular process meets the
       sacral ala, on the back of the ala beside the groove the L5 dorsal ramus runs down
@@ -74,17 +78,39 @@ def junction_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
     for bone_id in (*LUMBAR_LEVELS[1:], "sacrum"):
         pose = layout.poses[bone_id]
 
-        def outside(points: np.ndarray, bone_id: str = bone_id) -> np.ndarray:
-            return -layout.bone_distance_local(bone_id, points)
+        def distance(points: np.ndarray, bone_id: str = bone_id) -> np.ndarray:
+            return layout.bone_distance_local(bone_id, points)
 
         for side_name, side in SIDES.items():
             groove = _groove(layout, bone_id, side)
             k = layout.parameters.size_scale
-            behind = np.array([groove.wall_x + side * 2.2 * k, groove.apex[1] + 10.0 * k, groove.apex[2] - 1.5 * k])
-            on_bone = surface_point(outside, behind, np.array([0.0, -1.0, 0.0]), 30.0 * k)
+            # Just lateral of the nerve that runs beside the wall: room for an 18 G needle.
+            lateral = (DORSAL_RAMUS_CLEARANCE_MM + DORSAL_RAMUS_RADIUS_MM if bone_id == "sacrum"
+                       else MEDIAL_BRANCH_CLEARANCE_MM + MEDIAL_BRANCH_RADIUS_MM) + 0.75
+            on_bone = _back_below_border(distance, groove.wall_x + side * lateral * k, groove.apex, k)
             name = f"ala_sap_groove_{side_name}" if bone_id == "sacrum" else f"sap_tp_junction_{bone_id}_{side_name}"
             landmarks[name] = pose.patient_from_local(on_bone[None])[0]
     return landmarks
+
+
+#: The bone a needle rests on faces at most this far upwards (deg): a needle coming up at up to
+#: 70° caudal still meets it head-on instead of sliding over the rounded border above.
+_BACK_FACE_ELEVATION_DEG = 20.0
+
+
+def _back_below_border(distance: Callable[[np.ndarray], np.ndarray], x: float, apex: np.ndarray, k: float) -> np.ndarray:
+    """The highest point of the back of a shelf (transverse process, ala) at ``x`` whose surface
+    faces backwards within :data:`_BACK_FACE_ELEVATION_DEG` of horizontal (bone frame, mm)."""
+    def outside(points: np.ndarray) -> np.ndarray:
+        return -distance(points)
+
+    forwards = np.array([0.0, -1.0, 0.0])
+    for drop in np.arange(0.5, 8.0, 0.25) * k:
+        point = surface_point(outside, np.array([x, apex[1] + 12.0 * k, apex[2] - drop]), forwards, 30.0 * k)
+        normal = outward_normal(distance, point[None], step=0.1)[0]
+        if np.degrees(np.arcsin(np.clip(normal[2], -1.0, 1.0))) <= _BACK_FACE_ELEVATION_DEG:
+            return point
+    raise RuntimeError(f"generator: no back face below the border at x = {x:.1f} mm")  # a generator bug
 
 
 def _beside_process(layout: SpineLayout, bone: str, side: int, y: float, z: float) -> np.ndarray:
@@ -189,13 +215,13 @@ def _lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, land
     groove = _groove(layout, lower, side)
     bifurcation_above = MORPHOMETRY[level].dorsal_ramus_bifurcation_mm * layout.parameters.size_scale
     r_mb, r_dr = MEDIAL_BRANCH_RADIUS_MM, DORSAL_RAMUS_RADIUS_MM
-    clearance = r_mb + 0.45
+    clearance = MEDIAL_BRANCH_CLEARANCE_MM
     top, middle_y = groove.apex[2], lower_shape.transverse_y
     # Bifurcation: above the transverse process, just lateral to the neck of the articular process.
     bifurcation = np.array([groove.wall_x + side * 3.0, middle_y - 1.0, top + bifurcation_above + 1.0])
     exit_local = lower_pose.local_from_patient(exit_point[None])[0]
     dorsal_local = np.array([exit_local, 0.5 * (exit_local + bifurcation) + np.array([side * 3.0, 2.0, 0.0]), bifurcation])
-    dorsal = clear(smooth_path(lower_pose.patient_from_local(dorsal_local), 1.0), bone, r_dr + 0.3)
+    dorsal = clear(smooth_path(lower_pose.patient_from_local(dorsal_local), 1.0), bone, DORSAL_RAMUS_CLEARANCE_MM)
     # Medial branch: across the upper border of the transverse process in the corner against the
     # superior articular process, down the groove beside the neck of the process, and out of the
     # notch medially round its back onto the lamina.
@@ -219,7 +245,7 @@ def _l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone) -> li
     pose = layout.poses["sacrum"]
     groove = _groove(layout, "sacrum", side)
     r = DORSAL_RAMUS_RADIUS_MM
-    clearance = r + 0.3
+    clearance = DORSAL_RAMUS_CLEARANCE_MM
     # Over the ala into the corner against the S1 articular process, back along the process's
     # lateral face (parallel to its joint line) to the back of the ala, down the groove behind it,
     # and there the medial branch hooks medially round the process's caudal end onto the sacrum.
@@ -235,8 +261,8 @@ def _l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone) -> li
     notch = groove.notch
     hook_local = np.array([notch + np.array([-side * 3.0, 2.0, -3.0]), notch + np.array([-side * 9.0, 3.0, -6.0]),
                            notch + np.array([-side * 15.0, 3.0, -9.0])])
-    hook = hug(pose.patient_from_local(hook_local), bone, MEDIAL_BRANCH_RADIUS_MM + 0.45)
-    medial = clear(smooth_path(np.vstack([dorsal[-1], hook]), 0.7), bone, MEDIAL_BRANCH_RADIUS_MM + 0.45)
+    hook = hug(pose.patient_from_local(hook_local), bone, MEDIAL_BRANCH_CLEARANCE_MM)
+    medial = clear(smooth_path(np.vstack([dorsal[-1], hook]), 0.7), bone, MEDIAL_BRANCH_CLEARANCE_MM)
     return [
         TubeSpec(f"dorsal_ramus_L5_{side_name}", "dorsal_ramus", "L5", side_name, dorsal, np.full(len(dorsal), r)),
         TubeSpec(f"medial_branch_L5_{side_name}", "medial_branch", "L5", side_name, medial,

@@ -466,7 +466,7 @@ def mamillary_and_accessory(shape: VertebraShape, joint: FacetJoint) -> tuple[tu
     mamillary = np.array([groove.wall_x - side * 3.5 * k, notch[1] + 0.5 * k, notch[2] + 3.5 * k])
     accessory = np.array([groove.wall_x + side * 4.5 * k, shape.transverse_y + 0.5 * shape.transverse_thickness + 0.5 * k,
                           notch[2] - 1.0 * k])
-    return (mamillary, np.array([3.0, 3.5, 3.5]) * k), (accessory, np.array([2.0, 2.5, 3.0]) * k)
+    return (mamillary, np.array([2.6, 3.0, 3.5]) * k), (accessory, np.array([1.8, 2.2, 2.6]) * k)
 
 
 def _mamillary_and_accessory(points: np.ndarray, shape: VertebraShape, joints: list[FacetJoint]) -> np.ndarray:
@@ -506,7 +506,7 @@ def lumbar_vertebra_distance(points: np.ndarray, shape: VertebraShape, superior_
         posterior = sdf.smooth_union(posterior, joint.superior_process(points), FILLET_MM)
     for joint in superior_joints:  # room for the medial branch of the level above on the neck
         posterior = sdf.smooth_subtract(posterior, neck_groove(shape, joint).distance(points), 1.0)
-    posterior = sdf.smooth_union(posterior, _mamillary_and_accessory(points, shape, superior_joints), 1.5)
+    posterior = sdf.smooth_union(posterior, _mamillary_and_accessory(points, shape, superior_joints), 2.0)
     points_below = lower_from_self.patient_from_local(points)
     for joint in inferior_joints:
         posterior = sdf.smooth_union(posterior, joint.inferior_process(points_below), FILLET_MM)
