@@ -4,10 +4,12 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_needle.py [--repeat 200]
 
-The needle is a textbook-angle approach to the right L5 SAP-TP junction (50° caudal, 10°
-abduction against L5's endplate), 50 mm deep, in muscle, with some 30 mm to go. Prints the
-machine and, for each operation, the median and minimum over ``--repeat`` calls after one
-warm-up call. Nothing is asserted; the aim is under 2 ms for the step and for the report.
+The needle is the textbook approach to the right L4 medial branch (:mod:`simulator.approach`:
+18 G 150 mm cannula, 55° caudal, 10° abduction against L5's endplate), 50 mm deep, in muscle,
+with some 40 mm to go, and the same needle resting on the right L5 SAP-TP junction; the curved
+rows use the curved version of that cannula. Prints the machine and, for each operation, the
+median and minimum over ``--repeat`` calls after one warm-up call. Nothing is asserted; the aim
+is under 2 ms for the step and for the report.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import statistics
 import time
 from typing import Callable
 
-from simulator.needle import advance, advance_until_bone, aim_direction, entry_towards, insert, withdraw
+from simulator.approach import place_needle, textbook_approach
+from simulator.needle import advance, insert, rotate, withdraw
 from simulator.scene import Scene
 from simulator.stimulation import motor_test, sensory_test
 from simulator.targeting import assess
@@ -42,17 +45,21 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
 
     scene = Scene.load()
-    target = scene.landmark("sap_tp_junction_L5_right")
-    direction = aim_direction(target, 50.0, 10.0, frame=scene.layout.poses["L5"].rotation)
-    needle, _ = insert(scene, "rf_18g_100mm_10mm", entry_towards(scene, target, direction), direction)
+    approach = textbook_approach("medial_branch_L4_right")
+    needle, _ = insert(scene, "rf_18g_150mm_10mm", approach.entry_mm(scene), approach.direction(scene))
     needle, _ = advance(scene, needle, 50.0)
-    at_bone, _ = advance_until_bone(scene, needle)
+    curved, _ = insert(scene, "rf_18g_150mm_10mm_curved", approach.entry_mm(scene), approach.direction(scene))
+    curved, _ = advance(scene, curved, 50.0)
+    at_bone, _ = place_needle(scene, approach)
     at_bone, _ = withdraw(scene, at_bone, 0.5)
 
     rows = [
         ("advance 1 mm (collision + events)", lambda: advance(scene, needle, 1.0)),
+        ("advance 1 mm, curved cannula", lambda: advance(scene, curved, 1.0)),
+        ("turn the hub 30°, curved cannula", lambda: rotate(scene, curved, 30.0)),
         ("withdraw 1 mm", lambda: withdraw(scene, needle, 1.0)),
         ("tissues crossed, skin to tip (50 mm)", lambda: needle.crossings(scene)),
+        ("tissues crossed, curved cannula (50 mm)", lambda: curved.crossings(scene)),
         ("targeting report, needle 50 mm deep", lambda: assess(scene, needle, "medial_branch_L4_right")),
         ("targeting report, tip at the junction", lambda: assess(scene, at_bone, "medial_branch_L4_right")),
         ("sensory test at the junction", lambda: sensory_test(scene, at_bone, "medial_branch_L4_right")),

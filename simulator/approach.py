@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulator._validation import check_range
 from simulator.errors import ParameterError
 from simulator.needle import Needle, NeedleEvent, advance_until_bone, aim_direction, entry_towards, insert
 from simulator.scene import Scene
@@ -77,6 +78,10 @@ class Approach:
     caudal_deg: float
     medial_deg: float
     source: str
+
+    def __post_init__(self) -> None:
+        check_range(self.caudal_deg, "caudal_deg", 0.0, 80.0, "deg")
+        check_range(self.medial_deg, "medial_deg", -45.0, 45.0, "deg")
 
     def direction(self, scene: Scene) -> np.ndarray:
         """Unit direction of the needle in the patient frame."""

@@ -1,4 +1,4 @@
-"""Command line: ``rhizosim demo``, ``rhizosim anatomy build|info|compare-real``.
+"""Command line: ``rhizosim demo``, ``rhizosim anatomy build|info|compare-real``, ``rhizosim needle``.
 
 A thin layer over the core: it parses arguments, calls the core, prints results. Any
 :class:`~simulator.errors.SimulatorError` is printed as one line and the exit code is 2,
@@ -126,6 +126,91 @@ def _demo_needle(scene, path: Path) -> Path:
     return render_needle_at_target(scene, needle, target_id, path,
                                    title=f"{needle.model.description} at the right L5 SAP-TP junction: {report.verdict}, "
                                          f"{report.active_to_target_mm:.1f} mm, {report.angle_deg:.0f}° to {target_id} (magenta)")
+
+
+def _needle_report(scene, needle, events, target_id: str) -> dict:
+    """Machine-readable outcome of a needle placement: where it is, the judge, the patient."""
+    from simulator.stimulation import motor_test, sensory_test
+    from simulator.targeting import assess
+
+    report = assess(scene, needle, target_id)
+    sensory, motor = sensory_test(scene, needle, target_id), motor_test(scene, needle, 2.0)
+    return {
+        "device": needle.model.id,
+        "entry_mm": [round(float(v), 2) for v in needle.entry_mm],
+        "tip_mm": [round(float(v), 2) for v in needle.tip_mm],
+        "depth_mm": round(needle.depth_mm, 2),
+        "bone_contact": needle.bone_contact,
+        "redirections": needle.redirections,
+        "events": [{"kind": e.kind, "message": e.message, "depth_mm": None if e.depth_mm is None else round(e.depth_mm, 2)}
+                   for e in events],
+        "tissues": [{"structure": c.structure_id, "entry_mm": round(c.entry_mm, 2), "exit_mm": round(c.exit_mm, 2)}
+                    for c in needle.crossings(scene)],
+        "target": target_id,
+        "verdict": report.verdict,
+        "reason": report.reason,
+        "tip_to_target_mm": round(report.tip_to_target_mm, 2),
+        "active_to_target_mm": round(report.active_to_target_mm, 2),
+        "angle_deg": round(report.angle_deg, 1),
+        "closest_nerve": report.closest_nerve_id,
+        "critical": [{"structure": c.structure_id, "shaft_mm": round(c.shaft_mm, 2), "active_tip_mm": round(c.active_tip_mm, 2)}
+                     for c in report.critical],
+        "sensory_50hz": {"threshold_v": None if sensory.threshold_v is None else round(sensory.threshold_v, 2),
+                         "concordant": sensory.concordant, "message": sensory.message},
+        "motor_2hz_2v": {"responses": list(motor.responses), "leg_fasciculation": motor.leg_fasciculation,
+                         "message": motor.message},
+    }
+
+
+def _cmd_needle(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from simulator.approach import place_needle, textbook_approach
+    from simulator.needle import advance_until_bone, insert, rotate
+    from simulator.scene import Scene
+
+    scene = Scene.load(args.anatomy)
+    scene.structure(args.target)  # a typing error gets the closest ids
+    approach = textbook_approach(args.target)
+    if args.caudal_deg is not None:
+        approach = replace(approach, caudal_deg=args.caudal_deg)
+    if args.medial_deg is not None:
+        approach = replace(approach, medial_deg=args.medial_deg)
+    if args.turn_deg:  # a curved tip is turned at the skin, then advanced
+        needle, events = insert(scene, args.device, approach.entry_mm(scene), approach.direction(scene))
+        needle, turned = rotate(scene, needle, args.turn_deg)
+        needle, steps = advance_until_bone(scene, needle)
+        events += turned + steps
+    else:
+        needle, events = place_needle(scene, approach, device_id=args.device)
+    info = _needle_report(scene, needle, events, args.target)
+    info["approach"] = {"landmark": approach.landmark, "frame_bone": approach.frame_bone, "caudal_deg": approach.caudal_deg,
+                        "medial_deg": approach.medial_deg, "source": approach.source}
+    if args.out:
+        from simulator.report.needle_views import render_needle_at_target
+
+        info["picture"] = str(render_needle_at_target(scene, needle, args.target, args.out,
+                                                      title=f"{needle.model.description}: {info['verdict']}, "
+                                                            f"{info['active_to_target_mm']:.1f} mm, {info['angle_deg']:.0f}° "
+                                                            f"to {args.target} (magenta)"))
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    print(f"{needle.model.description}: {approach.caudal_deg:g}° caudal, {approach.medial_deg:g}° medial against the "
+          f"{approach.frame_bone} endplate, aimed at {approach.landmark}")
+    for event in events:
+        print(f"  {event.message}" + (f" at {event.depth_mm:.1f} mm" if event.depth_mm else ""))
+    print(f"  verdict: {info['verdict']}: {info['reason']}")
+    print(f"  tip {info['tip_to_target_mm']:.1f} mm, active tip {info['active_to_target_mm']:.1f} mm and "
+          f"{info['angle_deg']:.0f}° from {args.target}; nearest nerve {info['closest_nerve']}")
+    for critical in info["critical"][:3]:
+        print(f"  {critical['structure']}: {critical['shaft_mm']:.1f} mm from the shaft, {critical['active_tip_mm']:.1f} mm "
+              "from the active tip")
+    print(f"  sensory 50 Hz: {info['sensory_50hz']['message']}")
+    print(f"  motor 2 Hz: {info['motor_2hz_2v']['message']}")
+    if args.out:
+        print(f"  picture: {info['picture']}")
+    return 0
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -256,6 +341,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", default="out/compare", help="folder for the pictures (default %(default)s)")
     compare.add_argument("--anatomy", default=None, help="anatomy folder (default: the default patient)")
     compare.set_defaults(handler=_cmd_compare_real)
+    needle = commands.add_parser("needle", help="place a needle by the textbook approach to a target nerve and judge it")
+    needle.add_argument("target", help="medial_branch_L1..L4_<side> or dorsal_ramus_L5_<side>")
+    needle.add_argument("--device", default="rf_18g_150mm_10mm", help="needle id from the catalogue (default %(default)s)")
+    needle.add_argument("--caudal-deg", type=float, default=None, help="override the textbook caudal angle (deg)")
+    needle.add_argument("--medial-deg", type=float, default=None, help="override the textbook abduction (deg)")
+    needle.add_argument("--turn-deg", type=float, default=0.0, help="turn a curved tip by this much at the skin (deg)")
+    needle.add_argument("--out", default=None, help="save a picture of the needle at its target (PNG)")
+    needle.add_argument("--json", action="store_true", help="machine-readable output")
+    needle.add_argument("--anatomy", default=None, help="anatomy folder (default: the default patient)")
+    needle.set_defaults(handler=_cmd_needle)
     return parser
 
 

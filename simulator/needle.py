@@ -6,8 +6,11 @@ apply the same commands and get the same result. Several needles are several val
 
 Mechanics (design defaults, stated here):
 
-- The needle is rigid and straight; its hub stays outside the skin, so the tip can go no deeper
-  than the device's length.
+- The needle is rigid and its shaft straight; its hub stays outside the skin, so the tip can go
+  no deeper than the device's length. A curved cannula's active tip is bent off the shaft
+  (:data:`simulator.devices.CURVE_DEG`) towards the side set by turning the hub
+  (:func:`rotate`), which steers the tip without a new pass; the needle still advances along
+  its shaft.
 - Its direction can be changed freely only while the tip is within :data:`REAIM_DEPTH_MM` of
   the skin (the shaft still pivots in skin and fat). Deeper, it must be withdrawn first; a
   re-aim after the tip had gone deeper counts as a redirection (a new pass).
@@ -37,9 +40,8 @@ from simulator.devices import NeedleModel, device
 from simulator.errors import ParameterError
 from simulator.scene import Crossing, Scene
 
-__all__ = ["Needle", "NeedleEvent", "insert", "advance", "advance_until_bone", "withdraw", "reaim", "aim_direction",
-           "entry_towards",
-           "REAIM_DEPTH_MM", "MAX_ENTRY_OFFSET_MM"]
+__all__ = ["Needle", "NeedleEvent", "insert", "advance", "advance_until_bone", "withdraw", "reaim", "rotate",
+           "aim_direction", "entry_towards", "REAIM_DEPTH_MM", "MAX_ENTRY_OFFSET_MM"]
 
 #: Tip depth (mm from the skin) up to which the needle can be re-aimed without withdrawing.
 REAIM_DEPTH_MM = 10.0
@@ -86,9 +88,9 @@ class Needle:
     entry_mm : numpy.ndarray, shape (3,)
         Where it crosses the skin.
     direction : numpy.ndarray, shape (3,)
-        Unit vector from the entry towards the tip.
+        Unit vector of the shaft, from the entry towards the tip.
     depth_mm : float
-        Tip depth along the shaft from the skin entry.
+        Tip depth along the shaft's axis from the skin entry.
     redirections : int
         Re-aims made after withdrawing from deeper than :data:`REAIM_DEPTH_MM`.
     path_mm : float
@@ -99,6 +101,10 @@ class Needle:
         Deepest tip position since the last aim (decides whether a re-aim is a redirection).
     bone_contact_structure : str or None
         The id of that bone ("L4").
+    roll_deg : float
+        Turn of the hub, degrees: where a curved tip points. At 0 the tip bends towards the head
+        (the patient's +z, seen across the shaft); positive turns it clockwise as seen from the
+        hub (right-handed about :attr:`direction`). No effect on a straight needle.
     """
 
     label: str
@@ -111,17 +117,64 @@ class Needle:
     bone_contact: str | None = None
     deepest_since_aim_mm: float = 0.0
     bone_contact_structure: str | None = None
+    roll_deg: float = 0.0
+
+    @property
+    def curve_direction(self) -> np.ndarray:
+        """Unit vector across the shaft towards which a curved tip bends (see :attr:`roll_deg`)."""
+        u = self.direction
+        reference = np.array([0.0, 0.0, 1.0]) if abs(u[2]) < 0.95 else np.array([0.0, -1.0, 0.0])
+        across = reference - (reference @ u) * u
+        across /= np.linalg.norm(across)
+        roll = np.radians(self.roll_deg)
+        return np.cos(roll) * across + np.sin(roll) * np.cross(u, across)
+
+    @property
+    def tip_direction(self) -> np.ndarray:
+        """Unit vector of the active tip: the shaft's direction, or bent off it by the curve."""
+        bend = np.radians(self.model.curve_deg)
+        return np.cos(bend) * self.direction + np.sin(bend) * self.curve_direction if bend else self.direction
+
+    @property
+    def _bent_length_mm(self) -> float:
+        """Length of the bent part (the active tip of a curved cannula) in tissue, mm."""
+        if not self.model.curved:
+            return 0.0
+        return min(self.model.active_tip_mm, self.depth_mm / np.cos(np.radians(self.model.curve_deg)))
+
+    @property
+    def bend_mm(self) -> np.ndarray:
+        """Where the shaft ends and the bent tip starts (the tip itself on a straight needle), mm."""
+        return self.entry_mm + (self.depth_mm - self._bent_length_mm * np.cos(np.radians(self.model.curve_deg))) * self.direction
 
     @property
     def tip_mm(self) -> np.ndarray:
         """Tip position (mm)."""
-        return self.entry_mm + self.depth_mm * self.direction
+        return self.bend_mm + self._bent_length_mm * self.tip_direction
+
+    @property
+    def segments_mm(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The needle in tissue as straight pieces (start, end), skin to tip: the shaft, and a
+        curved cannula's bent tip."""
+        pieces = [(self.entry_mm, self.bend_mm), (self.bend_mm, self.tip_mm)]
+        return [(a, b) for a, b in pieces if float(np.linalg.norm(b - a)) > 1e-9] or [(self.entry_mm, self.tip_mm)]
 
     @property
     def active_segment_mm(self) -> tuple[np.ndarray, np.ndarray]:
-        """Start and end (the tip) of the uninsulated part; both the tip for a plain needle."""
+        """Start and end (the tip) of the uninsulated part, in tissue; both the tip for a plain needle."""
+        tip = self.tip_mm
+        if self.model.curved:
+            return self.bend_mm, tip
         start_depth = max(self.depth_mm - self.model.active_tip_mm, 0.0)
-        return self.entry_mm + start_depth * self.direction, self.tip_mm
+        return self.entry_mm + start_depth * self.direction, tip
+
+    def shaft_points_mm(self, step_mm: float = 1.0) -> np.ndarray:
+        """Points about every ``step_mm`` along the needle in tissue, skin to tip, through the bend."""
+        points = [self.entry_mm[None]]
+        for start, end in self.segments_mm:
+            count = max(int(np.ceil(float(np.linalg.norm(end - start)) / step_mm)), 1)
+            points.append(np.linspace(start, end, count + 1)[1:])
+        return np.vstack(points)
 
     def active_points_mm(self, step_mm: float = 0.25) -> np.ndarray:
         """Points every ``step_mm`` along the active tip, the tip last (just the tip for a plain needle)."""
@@ -130,12 +183,24 @@ class Needle:
         return np.linspace(start, tip, count) if count > 1 else tip[None]
 
     def crossings(self, scene: Scene) -> list[Crossing]:
-        """The structures the shaft crosses from the skin to the tip, in order, with their
-        entry and exit depths (mm from the skin entry)."""
+        """The structures the needle crosses from the skin to the tip, in order, with their entry
+        and exit depths (mm along the needle from the skin entry)."""
         if self.depth_mm <= 0.0:
             return []
+        found: list[Crossing] = []
+        offset = 0.0
+        for start, end in self.segments_mm:
+            for c in scene.segment_crossings(start, end):
+                shifted = replace(c, entry_mm=c.entry_mm + offset, exit_mm=c.exit_mm + offset)
+                # A structure spanning the bend is one crossing, not two.
+                joined = next((f for f in found if f.structure_id == c.structure_id and f.ends_inside and c.starts_inside), None)
+                if joined is not None:
+                    found[found.index(joined)] = replace(joined, exit_mm=shifted.exit_mm, ends_inside=c.ends_inside)
+                else:
+                    found.append(shifted)
+            offset += float(np.linalg.norm(end - start))
         # A surface the tip only rests on (bone it stopped at) is touched, not crossed.
-        return [c for c in scene.segment_crossings(self.entry_mm, self.tip_mm) if c.entry_mm < self.depth_mm - 1e-3]
+        return [c for c in found if c.entry_mm < offset - 1e-3]
 
 
 def aim_direction(entry_mm: object, cranial_deg: float, medial_deg: float, frame: np.ndarray | None = None) -> np.ndarray:
@@ -264,6 +329,26 @@ def reaim(scene: Scene, needle: Needle, direction: object) -> tuple[Needle, list
         return moved, [NeedleEvent("redirection", f"{needle.label} redirected (pass {moved.redirections + 1})",
                                    None, needle.depth_mm)]
     return moved, [NeedleEvent("aim", f"{needle.label} re-aimed near the skin", None, needle.depth_mm)]
+
+
+def rotate(scene: Scene, needle: Needle, by_deg: float) -> tuple[Needle, list[NeedleEvent]]:
+    """Turn the hub ``by_deg`` degrees (clockwise as seen from the hub; see :attr:`Needle.roll_deg`).
+
+    A curved tip swings round the shaft; if its new position is inside bone the turn is blocked
+    and the needle is returned unchanged, with an event saying so. A straight needle just turns.
+    """
+    turn = check_range(by_deg, "by_deg", -360.0, 360.0, "deg")
+    turned = replace(needle, roll_deg=(needle.roll_deg + turn) % 360.0)
+    if needle.model.curved and needle.depth_mm > 0.0:
+        blocked = [b for b in scene.ids(role="bone") if scene.signed_distance(b, turned.tip_mm[None])[0] < 0.0]
+        if blocked:
+            part = bone_part_name(scene.layout, blocked[0], turned.tip_mm)
+            return needle, [NeedleEvent("rotation_blocked", f"{needle.label}: the curved tip cannot turn into bone ({part})",
+                                        blocked[0], needle.depth_mm)]
+        sweep = float(np.linalg.norm(turned.tip_mm - needle.tip_mm))
+        turned = replace(turned, path_mm=needle.path_mm + sweep, bone_contact=None, bone_contact_structure=None)
+    return turned, [NeedleEvent("rotation", f"{needle.label} turned {turn:+g}° (hub at {turned.roll_deg:g}°)", None,
+                                needle.depth_mm)]
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def assess(scene: Scene, needle: Needle, target_id: str) -> TargetingReport:
     target = _target(scene, target_id)
     radius = needle.model.radius_mm
     active = needle.active_points_mm(_ACTIVE_STEP_MM)
-    shaft = _shaft_points(needle)
+    shaft = needle.shaft_points_mm(_SHAFT_STEP_MM)
 
     field: TubeField = target.field  # type: ignore[assignment]
     _, arc, distances = field.closest_centerline_points(active)
@@ -145,12 +145,6 @@ def _target(scene: Scene, target_id: str):
     if structure.kind not in NERVE_KINDS:
         raise ParameterError("target_id", target_id, "a nerve: " + ", ".join(f"{kind}_<level>_<side>" for kind in NERVE_KINDS))
     return structure
-
-
-def _shaft_points(needle: Needle) -> np.ndarray:
-    """Points along the shaft in tissue, skin to tip."""
-    count = max(int(np.ceil(needle.depth_mm / _SHAFT_STEP_MM)), 1) + 1
-    return np.linspace(needle.entry_mm, needle.tip_mm, count)
 
 
 def _angle_deg(field: TubeField, needle: Needle, closest_arc_mm: float) -> float:
@@ -176,7 +170,7 @@ def _angle_deg(field: TubeField, needle: Needle, closest_arc_mm: float) -> float
     last = int(outside[outside > center].min()) - 1 if np.any(outside > center) else len(points) - 1
     stretch = points[first: last + 1]
     course = np.linalg.svd(stretch - stretch.mean(axis=0), full_matrices=False)[2][0]
-    return float(np.degrees(np.arccos(np.clip(abs(course @ needle.direction), 0.0, 1.0))))
+    return float(np.degrees(np.arccos(np.clip(abs(course @ needle.tip_direction), 0.0, 1.0))))
 
 
 def nerve_distances(scene: Scene, active_mm: np.ndarray, radius_mm: float, reach_mm: float) -> list[tuple[str, float]]:

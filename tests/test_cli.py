@@ -44,3 +44,27 @@ def test_info_on_a_damaged_folder_exits_2_naming_the_file(tmp_path, corruption):
 
 def test_info_on_a_missing_folder_exits_2(tmp_path):
     _assert_one_line_error(_run("anatomy", "info", str(tmp_path / "nowhere")), "nowhere")
+
+
+def test_needle_command_places_the_textbook_needle_and_reports_in_json():
+    import json
+
+    result = _run("needle", "medial_branch_L4_right", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "on target" and report["bone_contact"] == "L5 transverse process"
+    assert report["approach"]["landmark"] == "sap_tp_junction_L5_right"
+    assert 0.0 < report["active_to_target_mm"] <= 2.0 and report["angle_deg"] <= 20.0
+    assert report["sensory_50hz"]["concordant"] and report["sensory_50hz"]["threshold_v"] <= 0.5
+    assert report["motor_2hz_2v"]["responses"] == ["multifidus twitch"]
+    assert [t["structure"] for t in report["tissues"]][:2] == ["skin", "subcutaneous_fat"]
+
+
+@pytest.mark.parametrize("arguments, needles", [
+    (("needle", "medial_branch_L4_rigth"), ("medial_branch_L4_right",)),
+    (("needle", "root_L4_left"), ("target_id", "dorsal_ramus_L5_<side>")),
+    (("needle", "medial_branch_L4_right", "--device", "rf_18g_99mm"), ("rf_18g_99mm", "did you mean")),
+    (("needle", "medial_branch_L4_right", "--caudal-deg", "95"), ("caudal_deg", "0 to 80 deg")),
+])
+def test_needle_command_rejects_bad_input_in_one_line(arguments, needles):
+    _assert_one_line_error(_run(*arguments), *needles)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.devices import CATALOGUE, device
+from simulator.devices import CATALOGUE, CURVE_DEG, device
 from simulator.errors import ParameterError, UnknownStructureError
-from simulator.needle import REAIM_DEPTH_MM, advance, advance_until_bone, aim_direction, entry_towards, insert, reaim, withdraw
+from simulator.approach import place_needle, textbook_approach
+from simulator.needle import (REAIM_DEPTH_MM, advance, advance_until_bone, aim_direction, entry_towards, insert, reaim,
+                              rotate, withdraw)
+from simulator.targeting import assess
 from tests.helpers import record
 
 
@@ -25,8 +28,11 @@ def test_catalogue_has_the_published_devices():
     for gauge, diameter in ((16, 1.651), (18, 1.270), (20, 0.908), (22, 0.718)):
         for length in (100, 150):
             for tip in (5, 10, 15):
-                model = device(f"rf_{gauge}g_{length}mm_{tip}mm")
-                assert (model.outer_diameter_mm, model.length_mm, model.active_tip_mm) == (diameter, length, tip)
+                straight, curved = device(f"rf_{gauge}g_{length}mm_{tip}mm"), device(f"rf_{gauge}g_{length}mm_{tip}mm_curved")
+                for model in (straight, curved):
+                    assert (model.outer_diameter_mm, model.length_mm, model.active_tip_mm) == (diameter, length, tip)
+                assert (straight.curve_deg, curved.curve_deg) == (0.0, CURVE_DEG)
+                assert "curved active tip" in curved.description
     assert device("cryo_14g_100mm").outer_diameter_mm == 2.108
     assert device("spinal_22g_89mm").active_tip_mm == 0.0
     assert {m.kind for m in CATALOGUE.values()} == {"rf_cannula", "cryoprobe", "injection_needle"}
@@ -140,3 +146,71 @@ def test_bad_needle_input_gives_clear_errors(default_scene):
         withdraw(default_scene, needle, 12.0)
     with pytest.raises(ParameterError, match="cranial_deg"):
         aim_direction(entry, 95.0, 0.0)
+
+
+def test_curved_tip_geometry_and_turning_the_hub(default_scene):
+    """A 10 mm curved tip bent CURVE_DEG off the shaft ends 10 sin(10°) = 1.74 mm off the shaft's
+    axis; half a turn of the hub swings it 3.47 mm to the other side, at the same depth, without
+    a new pass."""
+    target = default_scene.landmark("pedicle_L4_right")
+    entry = entry_towards(default_scene, target, [0.0, -1.0, 0.0])
+    needle, _ = insert(default_scene, "rf_18g_100mm_10mm_curved", entry, [0.0, -1.0, 0.0])
+    needle, _ = advance(default_scene, needle, 25.0)
+    offset = 10.0 * np.sin(np.radians(CURVE_DEG))
+    axis_point = needle.entry_mm + needle.depth_mm * needle.direction
+    assert np.linalg.norm(needle.tip_mm - axis_point) == pytest.approx(offset, abs=1e-6)
+    assert needle.tip_mm[2] > axis_point[2], "at roll 0 the tip bends towards the head"
+    start, tip = needle.active_segment_mm
+    assert np.linalg.norm(tip - start) == pytest.approx(10.0)
+    assert np.degrees(np.arccos(needle.tip_direction @ needle.direction)) == pytest.approx(CURVE_DEG)
+    turned, events = rotate(default_scene, needle, 180.0)
+    assert events[0].kind == "rotation" and turned.roll_deg == pytest.approx(180.0)
+    assert np.linalg.norm(turned.tip_mm - needle.tip_mm) == pytest.approx(2 * offset, abs=1e-6)
+    assert turned.depth_mm == needle.depth_mm and turned.redirections == 0
+    assert turned.path_mm == pytest.approx(needle.path_mm + 2 * offset)
+    # Clockwise seen from the hub: a quarter turn from "towards the head" points the tip to the
+    # needle's right-hand side, -x for a needle going down (-y) with the head up (+z).
+    quarter, _ = rotate(default_scene, needle, 90.0)
+    assert (quarter.tip_mm - axis_point)[0] == pytest.approx(-offset, abs=1e-6)
+    # The crossings follow the shaft, then the bend: up to the bend they are the shaft's, a
+    # structure spanning the bend is one crossing, and none reaches past the tip.
+    crossings = needle.crossings(default_scene)
+    shaft_length = float(np.linalg.norm(needle.bend_mm - needle.entry_mm))
+    shaft_only = default_scene.segment_crossings(needle.entry_mm, needle.bend_mm)
+    assert [c.structure_id for c in crossings][: len(shaft_only) - 1] == [c.structure_id for c in shaft_only][:-1]
+    ids = [c.structure_id for c in crossings]
+    assert all(a != b for a, b in zip(ids, ids[1:])), ids
+    assert max(c.exit_mm for c in crossings) <= shaft_length + 10.0 + 1e-6
+    # A straight needle turns without moving.
+    straight, _ = insert(default_scene, "rf_18g_100mm_10mm", entry, [0.0, -1.0, 0.0])
+    straight, _ = advance(default_scene, straight, 25.0)
+    np.testing.assert_allclose(rotate(default_scene, straight, 90.0)[0].tip_mm, straight.tip_mm)
+
+
+def test_curved_tip_steers_towards_the_nerve_and_cannot_turn_into_bone(default_scene):
+    """On the textbook L4 medial-branch approach, a curved tip turned (at the skin) to bend
+    medially, towards the neck of the L5 SAP, ends closer to the nerve than one bent laterally;
+    turned round against the bone it rests on, it is blocked."""
+    approach = textbook_approach("medial_branch_L4_right")
+    direction = approach.direction(default_scene)
+    results = {}
+    for roll in (90.0, 270.0):
+        needle, _ = insert(default_scene, "rf_18g_150mm_10mm_curved", approach.entry_mm(default_scene), direction)
+        needle, _ = rotate(default_scene, needle, roll)
+        bends_medially = needle.curve_direction[0] > 0.0  # medial is +x on the patient's right
+        needle, _ = advance_until_bone(default_scene, needle, step_mm=1.0)
+        results["medial" if bends_medially else "lateral"] = needle
+    distances = {name: assess(default_scene, n, "medial_branch_L4_right").active_to_target_mm for name, n in results.items()}
+    record("curved tip: active tip to L4 MB, bent medially / laterally", "right",
+           f"{distances['medial']:.2f} / {distances['lateral']:.2f} mm", "medially < laterally",
+           distances["medial"] < distances["lateral"])
+    assert results["medial"].bone_contact is not None and results["lateral"].bone_contact is not None
+    assert distances["medial"] < distances["lateral"] <= 3.0
+    needle = results["lateral"]
+    outcomes = [rotate(default_scene, needle, float(roll)) for roll in range(30, 360, 30)]
+    blocked = [(turned, events) for turned, events in outcomes if events[0].kind == "rotation_blocked"]
+    assert blocked, "turning the tip round never met the bone it rests on"
+    turned, events = blocked[0]
+    assert turned is needle and "cannot turn into bone" in events[0].message
+    with pytest.raises(ParameterError, match="by_deg"):
+        rotate(default_scene, needle, 720.0)

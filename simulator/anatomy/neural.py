@@ -251,12 +251,9 @@ def _l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone) -> li
     # and there the medial branch hooks medially round the process's caudal end onto the sacrum.
     slope = np.radians(groove.slope_deg)
     beside = np.array([side * clearance, clearance * np.sin(slope), clearance * np.cos(slope)])
-    on_ala = np.array([_beside_process(layout, "sacrum", side, groove.apex[1] - back, groove.apex[2] + 1.0) for back in (9.0, 4.5)])
-    on_ala += np.array([side * clearance, 0.0, 0.0])
-    in_front = on_ala[0] + np.array([side * 2.0, -4.0, 2.0])
+    on_ala = _beside_process(layout, "sacrum", side, groove.apex[1] - 7.0, groove.apex[2] + 1.0) + np.array([side * clearance, 0.0, 0.0])
     down = groove.point(np.array([0.0, 0.35, 0.7, 1.0]) * groove.length_mm) + beside
-    controls = np.vstack([exit_point, hug(pose.patient_from_local(np.vstack([in_front, on_ala])), bone, clearance),
-                          pose.patient_from_local(down)])
+    controls = np.vstack([exit_point, hug(pose.patient_from_local(on_ala[None]), bone, clearance), pose.patient_from_local(down)])
     dorsal = clear(smooth_path(controls, 0.7), bone, clearance)
     notch = groove.notch
     hook_local = np.array([notch + np.array([-side * 3.0, 2.0, -3.0]), notch + np.array([-side * 9.0, 3.0, -6.0]),

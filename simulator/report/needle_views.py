@@ -33,11 +33,12 @@ def render_needle_at_target(scene: Scene, needle: Needle, target_id: str, path: 
         color = TARGET_COLOR if structure_id == target_id else KIND_COLORS[structure.kind]
         bone = structure.kind in ("vertebra", "sacrum")
         plotter.add_mesh(structure.mesh.to_pyvista(), color=color, smooth_shading=True, opacity=0.55 if bone else 1.0)
-    active_start, _ = needle.active_segment_mm
+    active_start, _ = needle.active_segment_mm  # on the shaft, or at the bend of a curved cannula
     radius = needle.model.radius_mm
-    # The shaft is drawn from 30 mm outside the picture's focus so its direction reads clearly.
-    shaft_start = needle.tip_mm - min(needle.depth_mm, extent_mm * 1.5) * needle.direction
-    for start, end, color in ((shaft_start, active_start, SHAFT_COLOR), (active_start, tip, ACTIVE_TIP_COLOR)):
+    # The shaft is drawn from 1.5 picture extents back, so its direction reads clearly.
+    back = min(float(np.linalg.norm(active_start - needle.entry_mm)), extent_mm * 1.5)
+    pieces = [(active_start - back * needle.direction, active_start, SHAFT_COLOR), (active_start, tip, ACTIVE_TIP_COLOR)]
+    for start, end, color in pieces:
         length = float(np.linalg.norm(end - start))
         if length > 1e-6:
             plotter.add_mesh(pv.Cylinder(center=0.5 * (start + end), direction=end - start, radius=radius, height=length,
