@@ -41,7 +41,7 @@ from simulator.errors import ParameterError
 from simulator.scene import Crossing, Scene
 
 __all__ = ["Needle", "NeedleEvent", "insert", "advance", "advance_until_bone", "withdraw", "reaim", "rotate",
-           "aim_direction", "entry_towards", "REAIM_DEPTH_MM", "MAX_ENTRY_OFFSET_MM"]
+           "aim_direction", "down_the_beam", "entry_towards", "REAIM_DEPTH_MM", "MAX_ENTRY_OFFSET_MM"]
 
 #: Tip depth (mm from the skin) up to which the needle can be re-aimed without withdrawing.
 REAIM_DEPTH_MM = 10.0
@@ -230,6 +230,26 @@ def aim_direction(entry_mm: object, cranial_deg: float, medial_deg: float, frame
                                  "scene.layout.poses['L5'].rotation)")
         direction = rotation @ direction
     return direction / np.linalg.norm(direction)
+
+
+def down_the_beam(beam_direction: object) -> np.ndarray:
+    """The needle direction that lies along the fluoroscopy beam, seen end-on ("tunnel view").
+
+    ``beam_direction`` runs from the X-ray source to the detector (the C-arm pose's
+    ``beam_direction``). The detector is on the patient's back, so a needle entering from the
+    back advances towards the source: against the beam. With the C-arm tilted caudally the
+    needle so enters caudal to its target and advances cranially (procedure.md step 7d).
+
+    Examples
+    --------
+    >>> down_the_beam([0.0, 0.766, -0.643]).round(3).tolist()   # beam of a 40° caudal tilt
+    [-0.0, -0.766, 0.643]
+    """
+    beam = check_points(beam_direction, "beam_direction")[0]
+    length = float(np.linalg.norm(beam))
+    if length == 0.0:
+        raise ParameterError("beam_direction", beam_direction, "a non-zero vector from the source to the detector")
+    return -beam / length
 
 
 def entry_towards(scene: Scene, target_mm: object, direction: object) -> np.ndarray:

@@ -214,3 +214,21 @@ def test_curved_tip_steers_towards_the_nerve_and_cannot_turn_into_bone(default_s
     assert turned is needle and "cannot turn into bone" in events[0].message
     with pytest.raises(ParameterError, match="by_deg"):
         rotate(default_scene, needle, 720.0)
+
+
+def test_aiming_down_the_beam_of_a_caudally_tilted_c_arm(default_scene):
+    """A 40° caudal tilt puts the detector towards the feet: the beam runs from anterior-cranial
+    to posterior-caudal, and a needle down the beam enters caudal and advances cranially
+    (procedure.md step 7d), seen end-on."""
+    from simulator.needle import down_the_beam
+
+    tilt = np.radians(40.0)
+    beam = np.array([0.0, np.cos(tilt), -np.sin(tilt)])
+    direction = down_the_beam(beam * 3.0)
+    np.testing.assert_allclose(direction, -beam, atol=1e-12)
+    target = default_scene.landmark("sap_tp_junction_L5_right")
+    needle, _ = insert(default_scene, "rf_18g_150mm_10mm", entry_towards(default_scene, target, direction), direction)
+    assert needle.entry_mm[2] < target[2] and needle.entry_mm[1] > target[1]  # caudal and behind its target
+    assert np.cross(needle.direction, beam) == pytest.approx(np.zeros(3), abs=1e-9)  # end-on on the image
+    with pytest.raises(ParameterError, match="beam_direction"):
+        down_the_beam([0.0, 0.0, 0.0])

@@ -156,3 +156,22 @@ def test_textbook_approach_rejects_other_targets():
         textbook_approach("root_L4_right")
     with pytest.raises(ParameterError, match="medial_branch_L1..L4"):
         textbook_approach("medial_branch_L5_left")
+
+
+def test_a_multi_level_procedure_places_three_needles_at_once(default_scene):
+    """L4-L5 and L5-S1 facet joints on the right: the L3 and L4 medial branches and the L5 dorsal
+    ramus, one needle each; every needle is its own value, judged on its own."""
+    from simulator.needle import withdraw
+
+    targets = ("medial_branch_L3_right", "medial_branch_L4_right", "dorsal_ramus_L5_right")
+    needles = {t: place_needle(default_scene, textbook_approach(t), label=f"needle {i + 1}")[0] for i, t in enumerate(targets)}
+    tips = {t: n.tip_mm.copy() for t, n in needles.items()}
+    assert len({n.label for n in needles.values()}) == 3
+    distances = [float(np.linalg.norm(a.tip_mm - b.tip_mm)) for a, b in zip(list(needles.values()), list(needles.values())[1:])]
+    assert min(distances) > 20.0  # one segment apart
+    for target, needle in needles.items():
+        assert assess(default_scene, needle, target).verdict == "on target"
+    moved, _ = withdraw(default_scene, needles["medial_branch_L4_right"], 5.0)
+    assert moved.depth_mm == pytest.approx(needles["medial_branch_L4_right"].depth_mm - 5.0)
+    for target, needle in needles.items():
+        np.testing.assert_array_equal(needle.tip_mm, tips[target])  # the others did not move

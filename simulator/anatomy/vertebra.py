@@ -271,7 +271,8 @@ class NeckGroove:
 
     def distance(self, points: np.ndarray) -> np.ndarray:
         """Signed distance (mm) to the channel cut out of the neck behind the transverse process:
-        lateral of the wall, from just in front of the apex to behind the notch."""
+        lateral of the wall, from just behind the transverse process to 4 mm behind the notch,
+        from 3 mm below the notch to 2.5 mm above the apex."""
         notch, side = self.notch, self.side
         low = np.array([self.wall_x, self.channel_front_y, notch[2] - 3.0])
         high = np.array([self.wall_x + side * self.width_mm, notch[1] + 4.0, self.apex[2] + 2.5])
