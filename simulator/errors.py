@@ -15,6 +15,7 @@ __all__ = [
     "ParameterError",
     "AssetError",
     "UnknownStructureError",
+    "FileFormatError",
 ]
 
 
@@ -91,3 +92,29 @@ class UnknownStructureError(SimulatorError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.message
+
+
+class FileFormatError(SimulatorError, ValueError):
+    """A user file (scenario, plan, session log) cannot be read or does not validate.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    problem : str
+        What is wrong, e.g. ``"procedure.targets[0].nerve: 'medial_branch_L9_left' is not allowed"``.
+    where : str, optional
+        The field (``"procedure.targets[0].nerve"``) or line (``"line 12"``) at fault.
+    allowed : str, optional
+        What would be accepted there.
+    """
+
+    def __init__(self, path: str | Path, problem: str, where: str | None = None, allowed: str | None = None) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.where = where
+        self.allowed = allowed
+        message = f"{self.path}: " + (f"{where}: " if where else "") + problem
+        if allowed:
+            message += f"; allowed: {allowed}"
+        super().__init__(message)
