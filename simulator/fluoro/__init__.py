@@ -1,0 +1,1 @@
+"""Simulated fluoroscopy (issue 4): C-arm geometry, image formation, dose."""
