@@ -113,7 +113,7 @@ class CArmPose:
 
     def describe(self) -> str:
         """Clinical name, e.g. ``"right oblique 20°, caudal 35°"``."""
-        o, t = self.oblique_left_deg, self.tilt_cranial_deg
+        o, t = round(self.oblique_left_deg, 1), round(self.tilt_cranial_deg, 1)
         parts = []
         if abs(abs(o) - 90.0) < 1e-9:
             parts.append(f"{'left' if o > 0 else 'right'} lateral")

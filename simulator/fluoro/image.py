@@ -1,0 +1,207 @@
+"""The image chain of a C-arm: quanta, noise, blur, log, window, round field, marker.
+
+From line integrals (``Σ μ·L``, dimensionless) to what the monitor shows
+(``shared/reference/fluoroscopy.md`` §2 "Noise" and "Look"):
+
+1. primary transmission ``exp(-Σ μ·L)`` (Beer–Lambert at the beam's effective energy);
+2. detected quanta per pixel: the free-in-air detector dose of the frame × 2.3·10⁴ photons per
+   mm² per µGy (90 kV, 4 mm Al) × pixel area × efficiency, times the transmission;
+3. quantum noise: Gaussian with the Poisson variance (each pixel has tens to thousands of
+   quanta), so fewer quanta per frame give a noisier image;
+4. detector blur (MTF) of about 0.6 pixel, which also correlates the noise;
+5. log (``-ln`` of the signal over the unattenuated signal), optional edge enhancement
+   (unsharp mask), and a window: automatic (0.5th-99.5th percentile inside the central field,
+   as automatic brightness control keeps the anatomy in range) or given;
+6. radiopaque = dark (clinical monitors), with an ``invert`` switch; the round field of an
+   image intensifier (or the square panel) with vignetting, black outside the field and
+   outside the collimation; an L/R marker burned in.
+
+Examples
+--------
+>>> display = Display(invert=True)
+>>> display.invert
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d, uniform_filter
+
+from simulator._validation import check_range
+from simulator.errors import ParameterError
+
+__all__ = ["Display", "DetectorModel", "form_image", "field_mask", "marker_letter", "burn_marker",
+           "PHOTONS_PER_MM2_PER_NGY"]
+
+#: Photon fluence per air kerma of the 90 kV / 4 mm Al spectrum (reference sheet §2 [D]), 1/(mm²·nGy).
+PHOTONS_PER_MM2_PER_NGY = 23.0
+
+
+@dataclass(frozen=True)
+class DetectorModel:
+    """The detector's response.
+
+    Parameters
+    ----------
+    efficiency : float, default: 1.0
+        Fraction of incident quanta detected (0.05 to 1; 1 is an ideal detector, the least noise).
+    blur_px : float, default: 0.6
+        Gaussian sigma of the detector blur, 0 to 3 pixels (reference sheet: MTF ≈ 0.6 px).
+    """
+
+    efficiency: float = 1.0
+    blur_px: float = 0.6
+
+    def __post_init__(self) -> None:
+        check_range(self.efficiency, "efficiency", 0.05, 1.0)
+        check_range(self.blur_px, "blur_px", 0.0, 3.0, "px")
+
+
+@dataclass(frozen=True)
+class Display:
+    """How the monitor shows the image.
+
+    Parameters
+    ----------
+    invert : bool, default: False
+        False: radiopaque is dark (clinical default); True: radiopaque is bright.
+    window : tuple of float or None, default: None
+        ``(low, high)`` line-integral range mapped to white..black; ``None`` chooses it from the
+        central field (automatic brightness).
+    edge_enhancement : float, default: 0
+        Unsharp-mask gain, 0 to 3 (0 is off).
+    vignetting : float, default: 0.25
+        Brightness lost at the rim of the field, 0 to 0.9 (image intensifiers darken outwards).
+    noise : bool, default: True
+        Quantum noise on (False: the noiseless expected image, for tests and figures).
+    marker : bool, default: True
+        Burn in the L/R marker.
+    """
+
+    invert: bool = False
+    window: tuple[float, float] | None = None
+    edge_enhancement: float = 0.0
+    vignetting: float = 0.25
+    noise: bool = True
+    marker: bool = True
+
+    def __post_init__(self) -> None:
+        check_range(self.edge_enhancement, "edge_enhancement", 0.0, 3.0)
+        check_range(self.vignetting, "vignetting", 0.0, 0.9)
+        if self.window is not None:
+            try:
+                low, high = (float(v) for v in self.window)
+            except (TypeError, ValueError):
+                raise ParameterError("window", self.window, "None or (low, high) line integrals with low < high") from None
+            if not (np.isfinite(low) and np.isfinite(high) and low < high):
+                raise ParameterError("window", self.window, "None or (low, high) line integrals with low < high")
+
+
+@lru_cache(maxsize=8)
+def field_mask(pixels: int, field_fraction: float, circular: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The exposed field (bool) and the normalised radius ``ρ/R`` (float32) on a ``pixels²`` image.
+
+    ``field_fraction`` is the field's diameter (round) or side (square) over the detector side.
+    """
+    centre = 0.5 * (pixels - 1)
+    offsets = (np.arange(pixels) - centre) / (0.5 * pixels)
+    radius = np.sqrt(offsets[:, None] ** 2 + offsets[None, :] ** 2).astype(np.float32)
+    if circular:
+        inside = radius <= field_fraction
+    else:
+        inside = (np.abs(offsets)[:, None] <= field_fraction) & (np.abs(offsets)[None, :] <= field_fraction)
+    inside.setflags(write=False)
+    radius.setflags(write=False)
+    return inside, radius
+
+
+def form_image(line_integrals: np.ndarray, quanta_per_pixel: float, *, field_fraction: float = 1.0,
+               circular: bool = True, display: Display = Display(), detector: DetectorModel = DetectorModel(),
+               rng: np.random.Generator | int | None = None) -> tuple[np.ndarray, tuple[float, float]]:
+    """Turn line integrals into the displayed image.
+
+    Parameters
+    ----------
+    line_integrals : numpy.ndarray, shape (n, n)
+        ``Σ μ·L`` per pixel (dimensionless).
+    quanta_per_pixel : float
+        Detected quanta per pixel without attenuation (this frame's dose × fluence × area).
+    field_fraction : float, default: 1
+        Exposed field (collimation) over the detector size.
+    circular : bool, default: True
+        Round image-intensifier field (False: square flat panel).
+    display, detector : Display, DetectorModel
+        Monitor and detector settings.
+    rng : numpy.random.Generator or int or None
+        Source of the noise (an int seeds a new generator).
+
+    Returns
+    -------
+    image : numpy.ndarray, shape (n, n), float32
+        Grey levels in [0, 1]; 0 is black.
+    window : tuple of float
+        The line-integral window used (low shows white, high black, unless inverted).
+    """
+    if quanta_per_pixel <= 0.0:
+        raise ParameterError("quanta_per_pixel", quanta_per_pixel, "a positive number of quanta")
+    attenuation = np.asarray(line_integrals, dtype=np.float32)
+    signal = np.exp(-attenuation) * np.float32(quanta_per_pixel * detector.efficiency)
+    if display.noise:
+        generator = np.random.default_rng(rng)
+        noise = generator.standard_normal(signal.shape, dtype=np.float32)
+        signal += np.sqrt(signal) * noise
+    if detector.blur_px > 0.0:
+        signal = gaussian_filter1d(gaussian_filter1d(signal, detector.blur_px, axis=0, truncate=2.5),
+                                   detector.blur_px, axis=1, truncate=2.5)
+    # The log image: the line integrals as the detector estimates them (at least half a quantum).
+    estimate = np.log(np.float32(quanta_per_pixel * detector.efficiency)) - np.log(np.maximum(signal, np.float32(0.5)))
+    if display.edge_enhancement > 0.0:
+        estimate += np.float32(display.edge_enhancement) * (estimate - uniform_filter(estimate, size=9))
+    inside, radius = field_mask(attenuation.shape[0], float(field_fraction), bool(circular))
+    if display.window is None:
+        central = inside & (radius <= 0.7 * field_fraction)
+        sample = estimate[::2, ::2][central[::2, ::2]]
+        low, high = (float(v) for v in np.percentile(sample, (0.5, 99.5)))
+        high = max(high, low + 1e-3)
+    else:
+        low, high = (float(v) for v in display.window)
+    grey = (estimate - np.float32(low)) * np.float32(1.0 / (high - low))
+    np.clip(grey, 0.0, 1.0, out=grey)
+    if not display.invert:
+        grey = 1.0 - grey
+    if display.vignetting > 0.0:
+        grey *= 1.0 - np.float32(display.vignetting) * np.minimum(radius / np.float32(max(field_fraction, 1e-6)), 1.0) ** 2
+    grey[~inside] = 0.0
+    return grey.astype(np.float32, copy=False), (low, high)
+
+
+# -- the L/R marker ------------------------------------------------------------------------------
+_GLYPHS = {
+    "L": ("10000", "10000", "10000", "10000", "10000", "10000", "11111"),
+    "R": ("11110", "10001", "10001", "11110", "10100", "10010", "10001"),
+}
+
+
+def marker_letter(col_axis: np.ndarray, beam_direction: np.ndarray) -> str:
+    """Which patient side the marker names: the side towards the image's left edge, or, when the
+    image's left-right runs front-to-back (a lateral), the side nearest the detector."""
+    towards_left_edge = -np.asarray(col_axis, dtype=float)
+    if abs(towards_left_edge[0]) >= 0.5:
+        return "L" if towards_left_edge[0] > 0 else "R"
+    return "L" if beam_direction[0] > 0 else "R"
+
+
+def burn_marker(image: np.ndarray, letter: str) -> None:
+    """Write ``letter`` (L or R) in white near the top-left of the field, in place."""
+    glyph = np.array([[c == "1" for c in row] for row in _GLYPHS[letter]])
+    n = image.shape[0]
+    scale = max(1, n // 128)
+    big = np.kron(glyph, np.ones((scale, scale), bool))
+    # Inside the round field: at 0.62 of its radius along the upper-left diagonal.
+    top = left = int(0.5 * n - 0.62 * 0.5 * n / np.sqrt(2.0))
+    region = image[top:top + big.shape[0], left:left + big.shape[1]]
+    region[big[:region.shape[0], :region.shape[1]]] = 1.0

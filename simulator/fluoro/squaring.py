@@ -1,0 +1,91 @@
+"""The "true AP" of a level: the pose that squares its superior endplate and centres its spinous process.
+
+A clinician tilts the C-arm until the superior endplate of the target level is a single line
+(the beam runs in the endplate's plane) and turns it until the spinous process lies midway
+between the pedicles (the beam runs in the vertebra's mid-sagittal plane, so the focal spot is
+in that plane and the image is mirror-symmetric about the spinous process). Both together fix
+the beam: along ``endplate normal × left-right axis``. An ipsilateral oblique then turns the
+beam about the endplate normal, so the endplate stays squared.
+
+The endplate normal is fitted to the bone's own surface (the cranial-facing triangles of the
+superior endplate); the left-right axis runs between the pedicle landmarks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator._validation import check_points, check_range
+from simulator.fluoro.carm import CArmPose, _side_sign, pose_from_beam
+
+__all__ = ["superior_endplate_normal", "squared_endplate_pose"]
+
+#: Half-thickness of the slab round the endplate landmark searched for endplate triangles, mm.
+_ENDPLATE_SLAB_MM = 4.0
+#: Radius round the landmark (in the endplate's plane) searched, mm.
+_ENDPLATE_RADIUS_MM = 15.0
+
+
+def superior_endplate_normal(scene, level: str) -> np.ndarray:
+    """Unit normal (cranial) of ``level``'s superior endplate, fitted to its mesh (patient frame).
+
+    Parameters
+    ----------
+    scene : Scene
+        The patient.
+    level : str
+        A lumbar level, "L1" to "L5".
+    """
+    structure = scene.structure(level)
+    centre = scene.landmark(f"superior_endplate_{level}")
+    axis = scene.layout.poses[level].rotation[:, 2]  # the body's long axis: a first guess
+    mesh = structure.mesh
+    vertices = mesh.vertices.astype(float)
+    centroids = vertices[mesh.faces].mean(axis=1)
+    normals, areas = mesh.face_normals(), mesh.face_areas_mm2()
+    offset = centroids - centre
+    height = offset @ axis
+    radial = np.linalg.norm(offset - height[:, None] * axis, axis=1)
+    chosen = (normals @ axis > 0.8) & (np.abs(height) < _ENDPLATE_SLAB_MM) & (radial < _ENDPLATE_RADIUS_MM)
+    points, weights = centroids[chosen], areas[chosen]
+    mean = (points * weights[:, None]).sum(axis=0) / weights.sum()
+    spread = ((points - mean) * weights[:, None]).T @ (points - mean)
+    normal = np.linalg.eigh(spread)[1][:, 0]  # the direction of least spread
+    return normal if normal @ axis > 0 else -normal
+
+
+def squared_endplate_pose(scene, level: str, *, oblique_side: str | None = None, oblique_deg: float = 0.0,
+                          isocenter_mm: object | None = None) -> CArmPose:
+    """The pose that squares ``level``'s superior endplate with its spinous process centred.
+
+    Parameters
+    ----------
+    scene : Scene
+        The patient.
+    level : str
+        "L1" to "L5".
+    oblique_side : {"left", "right"} or None
+        Turn the detector towards this side by ``oblique_deg`` about the endplate's normal (the
+        endplate stays edge-on): an ipsilateral oblique for that side's targets.
+    oblique_deg : float, default: 0
+        0 to 90 degrees.
+    isocenter_mm : array_like, optional
+        Isocentre, mm (default: the level's body centre, on the mid-sagittal plane).
+
+    Examples
+    --------
+    >>> pose = squared_endplate_pose(scene, "L4")                      # doctest: +SKIP
+    >>> pose.describe()                                                # doctest: +SKIP
+    'caudal 6.6°'
+    """
+    normal = superior_endplate_normal(scene, level)
+    left = scene.landmark(f"pedicle_{level}_left") - scene.landmark(f"pedicle_{level}_right")
+    left -= (left @ normal) * normal
+    left /= np.linalg.norm(left)
+    beam = np.cross(normal, left)  # posterior: z × x = y
+    if oblique_side is not None:
+        angle = np.radians(check_range(oblique_deg, "oblique_deg", 0.0, 90.0, "deg")) * _side_sign(oblique_side)
+        # Turning about the normal by -angle moves the detector towards +x (the left): normal × beam ≈ -x.
+        beam = beam * np.cos(angle) - np.cross(normal, beam) * np.sin(angle)
+    iso = scene.landmark(f"body_center_{level}") if isocenter_mm is None else check_points(isocenter_mm, "isocenter_mm")[0]
+    return pose_from_beam(beam, iso)
