@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator._validation import check_points, check_range
-from simulator.fluoro.carm import CArmPose, _side_sign, pose_from_beam
+from simulator.fluoro.carm import CArmGeometry, CArmPose, _side_sign, pose_from_beam
 
 __all__ = ["superior_endplate_normal", "squared_endplate_pose"]
 
@@ -55,8 +55,12 @@ def superior_endplate_normal(scene, level: str) -> np.ndarray:
 
 
 def squared_endplate_pose(scene, level: str, *, oblique_side: str | None = None, oblique_deg: float = 0.0,
-                          isocenter_mm: object | None = None) -> CArmPose:
+                          isocenter_mm: object | None = None, geometry: CArmGeometry | None = None) -> CArmPose:
     """The pose that squares ``level``'s superior endplate with its spinous process centred.
+
+    In a perspective projection a plane is seen edge-on (as one line) when it contains the
+    focal spot, so the source is placed in the endplate's plane (and, without an oblique, in
+    the vertebra's mid-sagittal plane), ``source_to_isocenter_mm`` from the isocentre.
 
     Parameters
     ----------
@@ -71,21 +75,35 @@ def squared_endplate_pose(scene, level: str, *, oblique_side: str | None = None,
         0 to 90 degrees.
     isocenter_mm : array_like, optional
         Isocentre, mm (default: the level's body centre, on the mid-sagittal plane).
+    geometry : CArmGeometry, optional
+        For the source-to-isocentre distance (default: the reference defaults).
 
     Examples
     --------
     >>> pose = squared_endplate_pose(scene, "L4")                      # doctest: +SKIP
     >>> pose.describe()                                                # doctest: +SKIP
-    'caudal 6.6°'
+    'cranial 5.4°'
     """
+    geometry = geometry or CArmGeometry()
     normal = superior_endplate_normal(scene, level)
+    endplate = scene.landmark(f"superior_endplate_{level}")
     left = scene.landmark(f"pedicle_{level}_left") - scene.landmark(f"pedicle_{level}_right")
     left -= (left @ normal) * normal
     left /= np.linalg.norm(left)
     beam = np.cross(normal, left)  # posterior: z × x = y
-    if oblique_side is not None:
+    iso = scene.landmark(f"body_center_{level}") if isocenter_mm is None else check_points(isocenter_mm, "isocenter_mm")[0]
+    # The line the source must lie on: through the isocentre's foot on the endplate plane (and
+    # on the mid-sagittal plane for the AP), along the beam.
+    foot = iso - ((iso - endplate) @ normal) * normal
+    if oblique_side is None:
+        foot = foot - ((foot - endplate) @ left) * left
+    else:
         angle = np.radians(check_range(oblique_deg, "oblique_deg", 0.0, 90.0, "deg")) * _side_sign(oblique_side)
         # Turning about the normal by -angle moves the detector towards +x (the left): normal × beam ≈ -x.
         beam = beam * np.cos(angle) - np.cross(normal, beam) * np.sin(angle)
-    iso = scene.landmark(f"body_center_{level}") if isocenter_mm is None else check_points(isocenter_mm, "isocenter_mm")[0]
-    return pose_from_beam(beam, iso)
+    # Source = foot + s·beam with |source - iso| = source_to_isocenter_mm, on the anterior side (s < 0).
+    offset = foot - iso
+    b = offset @ beam
+    s = -b - np.sqrt(b * b - (offset @ offset - geometry.source_to_isocenter_mm**2))
+    source = foot + s * beam
+    return pose_from_beam(iso - source, iso)
