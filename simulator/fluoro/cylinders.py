@@ -9,11 +9,11 @@ Examples
 --------
 >>> from simulator.fluoro.carm import CArmGeometry, ap
 >>> from simulator.fluoro.projection import Projection
->>> projection = Projection(CArmGeometry(pixels=64), ap())
->>> image = np.zeros((64, 64), np.float32)
->>> add_cylinder_chords(projection, image, [-20.0, 0.0, 0.0], [20.0, 0.0, 0.0], 1.0, 1.0)
->>> round(float(image.max()), 2)       # a ray through the axis crosses the diameter (at most)
-2.0
+>>> projection = Projection(CArmGeometry(pixels=256), ap())
+>>> image = np.zeros((256, 256), np.float32)
+>>> add_cylinder_chords(projection, image, [-20.0, 0.0, 0.0], [20.0, 0.0, 0.0], 2.0, 1.0)
+>>> round(float(image.max()), 2)       # about the diameter: sub-pixel rays pass 0.12 mm off the axis
+3.97
 """
 
 from __future__ import annotations

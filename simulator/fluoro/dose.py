@@ -5,7 +5,7 @@ Model (``shared/reference/fluoroscopy.md`` §3 and ``docs/fluoroscopy.md``):
 - **Tube output** at 1 m, free in air, per mAs: ``Y(kVp) = 0.008373 · kVp^1.983 µGy/mAs`` at
   40 inches (1.016 m), the power-law fit to ~40 radiographic units (imablog.net, "Radiation
   output from radiographic units", 2015 [S]; textbooks: output ∝ kVp², Bushberg p. 201 [S]);
-  90 kV gives 65 µGy/mAs at 1 m, against 80 µGy/mAs for 3 mm Al in the University of Groningen
+  90 kV gives 64.9 µGy/mAs at 1 m, against 80 µGy/mAs for 3 mm Al in the University of Groningen
   radiation-protection table [S].
 - **Air kerma** is reported at the interventional reference point, 15 cm from the isocentre
   towards the source (IEC 60601-2-43), by the inverse square law.
@@ -18,7 +18,7 @@ Model (``shared/reference/fluoroscopy.md`` §3 and ``docs/fluoroscopy.md``):
   the video frame integrates 1/30 s).
 
 Check against the sheet: the default technique (90 kV, 20 mA, 8 ms pulses at 8 p/s, full 23 cm
-field) gives 0.033 Gy·cm² per fluoroscopy second; 3 mA continuous gives 0.077 (published
+field) gives 0.033 Gy·cm² per fluoroscopy second; 3 mA continuous gives 0.078 (published
 lumbar procedures: 0.03-0.1 Gy·cm²/s).
 
 Examples
@@ -58,7 +58,7 @@ def tube_output_ugy_per_mas(kvp: float, distance_mm: float = 1000.0) -> float:
     Examples
     --------
     >>> round(tube_output_ugy_per_mas(90.0), 1)
-    64.6
+    64.9
     """
     kvp = check_range(kvp, "kvp", 40.0, 150.0, "kV")
     distance_mm = check_range(distance_mm, "distance_mm", 1.0, 1e5, "mm")
@@ -185,7 +185,7 @@ def exposure_dose(exposure: Exposure, geometry: CArmGeometry) -> ExposureDose:
     --------
     >>> dose = exposure_dose(Exposure("continuous", 1.0, Technique(tube_current_ma=3.0)), CArmGeometry())
     >>> round(dose.dap_gy_cm2, 3)
-    0.077
+    0.078
     """
     kerma_1m_ugy = tube_output_ugy_per_mas(exposure.technique.kvp) * exposure.mas
     irp_distance = geometry.source_to_isocenter_mm - IRP_OFFSET_MM

@@ -17,7 +17,7 @@ Examples
 >>> project_points(projection, [[0.0, 0.0, 0.0]]).round(2).tolist()      # the isocentre: image centre
 [[255.5, 255.5]]
 >>> project_points(projection, [[10.0, 0.0, 0.0]]).round(2).tolist()     # 10 mm to the patient's left
-[[255.5, 212.83]]
+[[255.5, 212.66]]
 """
 
 from __future__ import annotations

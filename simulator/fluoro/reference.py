@@ -2,7 +2,8 @@
 
 - :func:`mesh_path_lengths_exact`: each ray against every triangle (Möller–Trumbore), summing
   ``±t`` over the crossings, in float64: what the rasteriser approximates with sub-pixel
-  snapping and float32.
+  snapping and float32. A ray through a shared edge or vertex counts each triangle there (a
+  measure-zero case: pick rays off the triangles' edges).
 - :func:`scene_line_integrals_marched`: ``Σ μ·step`` along rays from the scene's own answer to
   "which tissue is here" (:meth:`simulator.scene.Scene.tissue_at`: structure priorities, cortical
   shells from the fields), i.e. independent of the meshes and of differential attenuation.
@@ -14,7 +15,7 @@ Examples
 >>> from simulator.mesh import TriangleMesh
 >>> box = box_mesh((-10.0, -10.0, -10.0), (10.0, 10.0, 10.0))
 >>> projection = Projection(CArmGeometry(pixels=32), ap())
->>> round(float(mesh_path_lengths_exact(projection, box, [[15.5, 15.5]])[0]), 3)
+>>> round(float(mesh_path_lengths_exact(projection, box, [[15.5, 14.5]])[0]), 3)
 20.0
 """
 

@@ -1,0 +1,139 @@
+"""Shots of the default patient: cache, needles, image orientation and look, noise and dose."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator.errors import CollisionError, ParameterError
+from simulator.fluoro import (CArmGeometry, CArmPose, Display, Exposure, Fluoroscope, Technique, ap, lateral,
+                              oblique, squared_endplate_pose)
+from simulator.fluoro.projection import project_points
+from simulator.fluoro.reference import scene_line_integrals_marched
+from simulator.needle import advance_until_bone, aim_direction, entry_towards, insert
+from tests.helpers import record
+
+NOISELESS = Display(noise=False, marker=False, vignetting=0.0)
+
+
+@pytest.fixture(scope="module")
+def needle(default_scene):
+    junction = default_scene.landmark("sap_tp_junction_L5_right")
+    direction = aim_direction(junction, 50.0, 10.0, frame=default_scene.layout.poses["L5"].rotation)
+    placed, _ = insert(default_scene, "rf_22g_100mm_5mm", entry_towards(default_scene, junction, direction), direction)
+    return advance_until_bone(default_scene, placed)[0]
+
+
+@pytest.fixture(scope="module")
+def true_ap(default_scene):
+    return squared_endplate_pose(default_scene, "L4")
+
+
+def test_anatomy_line_integrals_match_the_field_ray_march(default_scene, fluoroscope, true_ap):
+    # Rays through the pedicles, the spinous process, the bodies and beside the spine.
+    projection = fluoroscope.projection(true_ap)
+    marks = ["pedicle_L4_left", "pedicle_L4_right", "spinous_tip_L4", "body_center_L4", "sap_tp_junction_L5_right"]
+    pixels = np.round(project_points(projection, [default_scene.landmark(m) for m in marks]))
+    pixels = np.vstack([pixels, [[128.0, 40.0], [60.0, 128.0]]])
+    energy = 59.0
+    fast = fluoroscope.anatomy_line_integrals(true_ap, energy)[pixels[:, 0].astype(int), pixels[:, 1].astype(int)]
+    slow = scene_line_integrals_marched(default_scene, projection, pixels, energy, step_mm=0.1)
+    relative = np.abs(fast - slow) / slow
+    record("scene line integrals vs field ray-march", "max relative difference, 7 rays", float(relative.max() * 100),
+           "< 1 %", relative.max() < 0.01)
+    assert relative.max() < 0.01
+    assert slow.min() > 3.0   # every ray crosses the whole body
+
+
+def test_a_shot_at_an_unchanged_pose_does_not_redo_the_anatomy(fluoroscope, true_ap, needle, monkeypatch):
+    fluoroscope.shot(true_ap, rng=0)
+    import simulator.fluoro.fluoroscope as module
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the anatomy was rasterised again")
+
+    monkeypatch.setattr(module, "rasterize_path_lengths", fail)
+    again = fluoroscope.shot(true_ap, needles=[needle], rng=1)
+    assert again.image.shape == (256, 256)
+
+
+def test_needle_changes_only_its_own_pixels_and_is_black(fluoroscope, default_scene, needle):
+    pose = oblique("right", 20.0, default_scene.landmark("body_center_L5"), tilt_cranial_deg=-25.0)
+    without = fluoroscope.line_integrals(pose, 59.0)
+    with_needle = fluoroscope.line_integrals(pose, 59.0, [needle])
+    changed = with_needle != without
+    tip_row, tip_col = np.round(project_points(fluoroscope.projection(pose), needle.tip_mm)[0]).astype(int)
+    assert changed[tip_row - 1:tip_row + 2, tip_col - 1:tip_col + 2].any()
+    assert changed.mean() < 0.05                       # a thin line, not the image
+    # 22 G steel (0.718 mm, about 0.97 mm⁻¹ over soft tissue at 59 keV): a ray crossing the axis
+    # at an angle θ to the shaft runs 0.718 / sin θ mm through it.
+    sin_angle = np.linalg.norm(np.cross(pose.beam_direction, needle.direction))
+    steel = 0.718 / sin_angle * 0.97
+    assert (with_needle - without).max() == pytest.approx(steel, rel=0.15)
+    shot = fluoroscope.shot(pose, needles=[needle], display=NOISELESS)
+    assert shot.image[changed].min() < shot.image[~changed].mean() - 0.2    # the needle is darker than the anatomy
+
+
+def test_radiopaque_is_dark_and_invert_flips_it(fluoroscope, default_scene, true_ap):
+    projection = fluoroscope.projection(true_ap)
+    pedicle = np.round(project_points(projection, default_scene.landmark("pedicle_L4_left"))[0]).astype(int)
+    soft = (128, 20)    # beside the spine, in the field
+    normal = fluoroscope.shot(true_ap, display=NOISELESS)
+    inverted = fluoroscope.shot(true_ap, display=Display(noise=False, marker=False, vignetting=0.0, invert=True))
+    assert normal.image[tuple(pedicle)] < normal.image[soft]
+    assert inverted.image[tuple(pedicle)] > inverted.image[soft]
+    np.testing.assert_allclose(inverted.image[normal.image > 0], 1.0 - normal.image[normal.image > 0], atol=1e-6)
+
+
+def test_round_field_black_outside_and_collimation(fluoroscope, true_ap):
+    shot = fluoroscope.shot(true_ap, display=NOISELESS)
+    assert shot.image[0, 0] == 0.0 and shot.image[128, 128] > 0.0
+    narrow = fluoroscope.with_geometry(CArmGeometry(pixels=256, collimation_mm=115.0, table=fluoroscope.table))
+    collimated = narrow.shot(true_ap, display=NOISELESS)
+    assert collimated.image[128, 20] == 0.0 and collimated.image[128, 128] > 0.0
+    assert collimated.dose.dap_gy_cm2 == pytest.approx(shot.dose.dap_gy_cm2 / 4)
+
+
+def test_marker_names_the_side_on_the_image_left(fluoroscope, default_scene):
+    iso = default_scene.landmark("body_center_L4")
+    assert fluoroscope.shot(ap(iso), rng=0).marker == "L"
+    assert fluoroscope.shot(lateral("right", iso), rng=0).marker == "R"
+    flipped = Fluoroscope(fluoroscope.anatomy, CArmGeometry(pixels=256, flip_horizontal=True, table=fluoroscope.table))
+    shot = flipped.shot(ap(iso), rng=0)
+    assert shot.marker == "R"
+    assert shot.image.max() == 1.0    # burned in white
+
+
+def test_noise_grows_as_the_dose_per_frame_falls(fluoroscope, true_ap):
+    def noise(current_ma):
+        exposure = Exposure(technique=Technique(tube_current_ma=current_ma))
+        a = fluoroscope.shot(true_ap, exposure=exposure, display=Display(window=(4.0, 7.0), marker=False), rng=1)
+        b = fluoroscope.shot(true_ap, exposure=exposure, display=Display(window=(4.0, 7.0), marker=False), rng=2)
+        centre = slice(100, 156)
+        return float(np.std(a.image[centre, centre] - b.image[centre, centre]) / np.sqrt(2.0))
+
+    high, low = noise(20.0), noise(2.0)
+    record("quantum noise", "grey-level sd at 2 mA / 20 mA", low / high, "≈ √10 = 3.2", 2.5 < low / high < 3.8)
+    assert 2.5 < low / high < 3.8
+
+
+def test_shot_reports_dose_spacing_and_energy(fluoroscope, true_ap):
+    shot = fluoroscope.shot(true_ap, exposure=Exposure(technique=Technique(kvp=70.0)), rng=0)
+    assert shot.energy_kev == pytest.approx(49.67, abs=0.01)
+    assert shot.pixel_spacing_mm == pytest.approx(230.0 / 256)
+    assert shot.pixel_spacing_at_isocenter_mm == pytest.approx(230.0 / 256 / (1020.0 / 530.0))
+    assert shot.dose.dap_gy_cm2 > 0 and shot.to_uint8().dtype == np.uint8
+    # Behind the patient: tens to hundreds of quanta per pixel (reference sheet: 100-400).
+    behind = shot.quanta_per_pixel * np.exp(-np.median(shot.line_integrals[96:160, 96:160]))
+    assert 20.0 < behind < 1000.0
+
+
+def test_impossible_poses_and_bad_input_are_refused(fluoroscope):
+    with pytest.raises(CollisionError):
+        fluoroscope.shot(CArmPose(tilt_cranial_deg=-75.0))
+    with pytest.raises(ParameterError, match="pose"):
+        fluoroscope.shot("AP")
+    with pytest.raises(ParameterError, match="anatomy"):
+        Fluoroscope(np.zeros((4, 4, 4)))
+    with pytest.raises(ParameterError, match="window"):
+        Display(window=(5.0, 4.0))
