@@ -37,6 +37,8 @@ from simulator.errors import ParameterError
 __all__ = ["Display", "DetectorModel", "form_image", "field_mask", "marker_letter", "burn_marker",
            "PHOTONS_PER_MM2_PER_NGY"]
 
+#: Percentiles of the central field's log image mapped to white and black by the automatic window.
+AUTO_WINDOW_PERCENTILES = (1.0, 98.0)
 #: Photon fluence per air kerma of the 90 kV / 4 mm Al spectrum (reference sheet §2 [D]), 1/(mm²·nGy).
 PHOTONS_PER_MM2_PER_NGY = 23.0
 
@@ -165,7 +167,7 @@ def form_image(line_integrals: np.ndarray, quanta_per_pixel: float, *, field_fra
     if display.window is None:
         central = inside & (radius <= 0.7 * field_fraction)
         sample = estimate[::2, ::2][central[::2, ::2]]
-        low, high = (float(v) for v in np.percentile(sample, (0.5, 99.5)))
+        low, high = (float(v) for v in np.percentile(sample, AUTO_WINDOW_PERCENTILES))
         high = max(high, low + 1e-3)
     else:
         low, high = (float(v) for v in display.window)

@@ -5,7 +5,7 @@ A clinician tilts the C-arm until the superior endplate of the target level is a
 between the pedicles (the beam runs in the vertebra's mid-sagittal plane, so the focal spot is
 in that plane and the image is mirror-symmetric about the spinous process). Both together fix
 the beam: along ``endplate normal × left-right axis``. An ipsilateral oblique then turns the
-beam about the endplate normal, so the endplate stays squared.
+orbit with the tilt kept, so the endplate stays squared.
 
 The endplate normal is fitted to the bone's own surface (the cranial-facing triangles of the
 superior endplate); the left-right axis runs between the pedicle landmarks.
@@ -59,8 +59,11 @@ def squared_endplate_pose(scene, level: str, *, oblique_side: str | None = None,
     """The pose that squares ``level``'s superior endplate with its spinous process centred.
 
     In a perspective projection a plane is seen edge-on (as one line) when it contains the
-    focal spot, so the source is placed in the endplate's plane (and, without an oblique, in
-    the vertebra's mid-sagittal plane), ``source_to_isocenter_mm`` from the isocentre.
+    focal spot, so the source is placed in the endplate's plane and in the vertebra's
+    mid-sagittal plane, ``source_to_isocenter_mm`` from the isocentre. An oblique is then
+    added as a clinician does: the orbit turns with the tilt kept, i.e. about the C-arm's
+    orbital axis, which in this pose is the endplate's normal (for a vertebra without
+    sideways tilt), so the endplate stays edge-on.
 
     Parameters
     ----------
@@ -69,10 +72,11 @@ def squared_endplate_pose(scene, level: str, *, oblique_side: str | None = None,
     level : str
         "L1" to "L5".
     oblique_side : {"left", "right"} or None
-        Turn the detector towards this side by ``oblique_deg`` about the endplate's normal (the
-        endplate stays edge-on): an ipsilateral oblique for that side's targets.
+        Turn the detector towards this side by ``oblique_deg``: an ipsilateral oblique for that
+        side's targets.
     oblique_deg : float, default: 0
-        0 to 90 degrees.
+        0 to 60 degrees (for a lateral, use :func:`~simulator.fluoro.carm.lateral`: its beam
+        already runs in every endplate's plane).
     isocenter_mm : array_like, optional
         Isocentre, mm (default: the level's body centre, on the mid-sagittal plane).
     geometry : CArmGeometry, optional
@@ -82,7 +86,7 @@ def squared_endplate_pose(scene, level: str, *, oblique_side: str | None = None,
     --------
     >>> pose = squared_endplate_pose(scene, "L4")                      # doctest: +SKIP
     >>> pose.describe()                                                # doctest: +SKIP
-    'cranial 5.4°'
+    'cranial 3.9°'
     """
     geometry = geometry or CArmGeometry()
     normal = superior_endplate_normal(scene, level)
@@ -92,18 +96,15 @@ def squared_endplate_pose(scene, level: str, *, oblique_side: str | None = None,
     left /= np.linalg.norm(left)
     beam = np.cross(normal, left)  # posterior: z × x = y
     iso = scene.landmark(f"body_center_{level}") if isocenter_mm is None else check_points(isocenter_mm, "isocenter_mm")[0]
-    # The line the source must lie on: through the isocentre's foot on the endplate plane (and
-    # on the mid-sagittal plane for the AP), along the beam.
+    # The source lies on the line through the isocentre's foot on the endplate plane and on
+    # the mid-sagittal plane, along the beam, on the anterior side (s < 0).
     foot = iso - ((iso - endplate) @ normal) * normal
-    if oblique_side is None:
-        foot = foot - ((foot - endplate) @ left) * left
-    else:
-        angle = np.radians(check_range(oblique_deg, "oblique_deg", 0.0, 90.0, "deg")) * _side_sign(oblique_side)
-        # Turning about the normal by -angle moves the detector towards +x (the left): normal × beam ≈ -x.
-        beam = beam * np.cos(angle) - np.cross(normal, beam) * np.sin(angle)
-    # Source = foot + s·beam with |source - iso| = source_to_isocenter_mm, on the anterior side (s < 0).
+    foot = foot - ((foot - endplate) @ left) * left
     offset = foot - iso
     b = offset @ beam
     s = -b - np.sqrt(b * b - (offset @ offset - geometry.source_to_isocenter_mm**2))
-    source = foot + s * beam
-    return pose_from_beam(iso - source, iso)
+    squared = pose_from_beam(iso - (foot + s * beam), iso)
+    if oblique_side is None:
+        return squared
+    angle = check_range(oblique_deg, "oblique_deg", 0.0, 60.0, "deg") * _side_sign(oblique_side)
+    return CArmPose(squared.oblique_left_deg + angle, squared.tilt_cranial_deg, squared.isocenter_mm)
