@@ -391,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="exposure mode (default %(default)s)")
     fluoro.add_argument("--duration-s", type=float, default=0.0, help="run length for pulsed/continuous, s")
     fluoro.add_argument("--invert", action="store_true", help="radiopaque bright instead of dark")
-    fluoro.add_argument("--edge-enhancement", type=float, default=0.0, help="unsharp-mask gain, 0 to 3")
+    fluoro.add_argument("--edge-enhancement", type=float, default=1.0, help="unsharp-mask gain, 0 to 3 (default %(default)s)")
     fluoro.add_argument("--seed", type=int, default=0, help="noise seed (default %(default)s)")
     fluoro.add_argument("--out", default=None, help="PNG file to write")
     fluoro.add_argument("--caption", action="store_true", help="add a caption strip (pose, technique, dose)")

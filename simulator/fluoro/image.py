@@ -9,9 +9,10 @@ From line integrals (``Σ μ·L``, dimensionless) to what the monitor shows
 3. quantum noise: Gaussian with the Poisson variance (each pixel has tens to thousands of
    quanta), so fewer quanta per frame give a noisier image;
 4. detector blur (MTF) of about 0.6 pixel, which also correlates the noise;
-5. log (``-ln`` of the signal over the unattenuated signal), optional edge enhancement
-   (unsharp mask), and a window: automatic (0.5th-99.5th percentile inside the central field,
-   as automatic brightness control keeps the anatomy in range) or given;
+5. log (``-ln`` of the signal over the unattenuated signal), edge enhancement (unsharp mask,
+   as C-arm image processing applies), and a window: automatic (up to the 99th percentile in the
+   central third of the field, where automatic brightness control measures, to the 2nd of the
+   whole field) or given;
 6. radiopaque = dark (clinical monitors), with an ``invert`` switch; the round field of an
    image intensifier (or the square panel) with vignetting, black outside the field and
    outside the collimation; an L/R marker burned in.
@@ -38,7 +39,12 @@ __all__ = ["Display", "DetectorModel", "form_image", "field_mask", "marker_lette
            "PHOTONS_PER_MM2_PER_NGY"]
 
 #: Percentiles of the central field's log image mapped to white and black by the automatic window.
-AUTO_WINDOW_PERCENTILES = (1.0, 98.0)
+#: The automatic window: black at this percentile of the central third of the field (where
+#: automatic brightness control measures), white at this percentile of the whole field (so
+#: soft tissue at the field's edge stays grey rather than burning out).
+AUTO_BLACK_PERCENTILE, AUTO_WHITE_PERCENTILE = 99.0, 2.0
+#: Radius of the automatic window's measuring field, as a fraction of the field's radius.
+AUTO_WINDOW_RADIUS = 0.35
 #: Photon fluence per air kerma of the 90 kV / 4 mm Al spectrum (reference sheet §2 [D]), 1/(mm²·nGy).
 PHOTONS_PER_MM2_PER_NGY = 23.0
 
@@ -74,8 +80,8 @@ class Display:
     window : tuple of float or None, default: None
         ``(low, high)`` line-integral range mapped to white..black; ``None`` chooses it from the
         central field (automatic brightness).
-    edge_enhancement : float, default: 0
-        Unsharp-mask gain, 0 to 3 (0 is off).
+    edge_enhancement : float, default: 1.0
+        Unsharp-mask gain (9-pixel box), 0 to 3 (0 is off).
     vignetting : float, default: 0.25
         Brightness lost at the rim of the field, 0 to 0.9 (image intensifiers darken outwards).
     noise : bool, default: True
@@ -86,7 +92,7 @@ class Display:
 
     invert: bool = False
     window: tuple[float, float] | None = None
-    edge_enhancement: float = 0.0
+    edge_enhancement: float = 1.0
     vignetting: float = 0.25
     noise: bool = True
     marker: bool = True
@@ -165,9 +171,9 @@ def form_image(line_integrals: np.ndarray, quanta_per_pixel: float, *, field_fra
         estimate += np.float32(display.edge_enhancement) * (estimate - uniform_filter(estimate, size=9))
     inside, radius = field_mask(attenuation.shape[0], float(field_fraction), bool(circular))
     if display.window is None:
-        central = inside & (radius <= 0.7 * field_fraction)
-        sample = estimate[::2, ::2][central[::2, ::2]]
-        low, high = (float(v) for v in np.percentile(sample, AUTO_WINDOW_PERCENTILES))
+        central = inside & (radius <= AUTO_WINDOW_RADIUS * field_fraction)
+        high = float(np.percentile(estimate[::2, ::2][central[::2, ::2]], AUTO_BLACK_PERCENTILE))
+        low = float(np.percentile(estimate[::2, ::2][inside[::2, ::2]], AUTO_WHITE_PERCENTILE))
         high = max(high, low + 1e-3)
     else:
         low, high = (float(v) for v in display.window)
