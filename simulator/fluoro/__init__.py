@@ -18,6 +18,14 @@ The pieces, one module each:
 Conventions are in ``docs/fluoroscopy.md`` and :mod:`simulator.fluoro.carm`.
 """
 
+import os
+
+# The compiled kernels run on numba's OpenMP threads. libgomp's default busy-waiting between
+# parallel regions stalled every kernel launch by about 8 ms on the 2-core VM (a 0.07 ms map
+# took 8 ms; docs/benchmarks.md), so threads wait passively unless the user chose otherwise.
+# It must be set before the OpenMP runtime starts, i.e. before the first kernel runs.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from simulator.fluoro.carm import CArmGeometry, CArmPose, Table, ap, check_reachable, lateral, oblique, pose_from_beam
 from simulator.fluoro.dose import DoseRecord, Exposure, ExposureDose, Technique, exposure_dose, record_exposure
 from simulator.fluoro.fluoroscope import Fluoroscope, Shot

@@ -30,7 +30,9 @@ from simulator.errors import ParameterError
 from simulator.fluoro.carm import CArmGeometry, CArmPose, Table, check_reachable
 from simulator.fluoro.cylinders import add_cylinder_chords
 from simulator.fluoro.dose import Exposure, ExposureDose, exposure_dose, frame_mas, tube_output_ugy_per_mas
-from simulator.fluoro.image import PHOTONS_PER_MM2_PER_NGY, DetectorModel, Display, burn_marker, form_image, marker_letter
+from simulator.fluoro import _chain
+from simulator.fluoro.image import (PHOTONS_PER_MM2_PER_NGY, DetectorModel, Display, Workspace, burn_marker, form_image,
+                                    marker_letter)
 from simulator.fluoro.materials import MeshAnatomy
 from simulator.fluoro.projection import Projection
 from simulator.fluoro.raster import rasterize_path_lengths
@@ -163,6 +165,8 @@ class Fluoroscope:
         self._cached_poses = int(cached_poses)
         self._path_lengths: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._combined: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._projections: OrderedDict[tuple, Projection] = OrderedDict()
+        self._workspace = Workspace()
 
     @classmethod
     def from_scene(cls, scene, geometry: CArmGeometry | None = None, **options) -> "Fluoroscope":
@@ -184,8 +188,12 @@ class Fluoroscope:
         """The projection of ``pose``; refuses poses that collide with the table."""
         if not isinstance(pose, CArmPose):
             raise ParameterError("pose", type(pose).__name__, "a CArmPose (e.g. simulator.fluoro.ap())")
-        check_reachable(self.geometry, pose)
-        return Projection(self.geometry, pose)
+        key = (pose,)
+        if key not in self._projections:
+            check_reachable(self.geometry, pose)
+            self._remember(self._projections, key, Projection(self.geometry, pose))
+        self._projections.move_to_end(key)
+        return self._projections[key]
 
     # -- line integrals ----------------------------------------------------------------------
     def anatomy_path_lengths(self, pose: CArmPose) -> np.ndarray:
@@ -196,8 +204,10 @@ class Fluoroscope:
         if key not in self._path_lengths:
             projection = self.projection(pose)
             a = self.anatomy
-            self._remember(self._path_lengths, key,
-                           rasterize_path_lengths(projection, a.vertices, a.faces, a.face_channel, len(a.channels)))
+            # Reuse the buffer of the pose about to be forgotten (no new 10-40 MB allocation).
+            spare = self._path_lengths.popitem(last=False)[1] if len(self._path_lengths) >= self._cached_poses else None
+            self._remember(self._path_lengths, key, rasterize_path_lengths(projection, a.vertices, a.faces, a.face_channel,
+                                                                           len(a.channels), out=spare))
         self._path_lengths.move_to_end(key)
         return self._path_lengths[key]
 
@@ -210,10 +220,13 @@ class Fluoroscope:
                 from simulator.tissues import attenuation_per_mm
 
                 lengths = self.anatomy_path_lengths(pose)
-                combined = np.tensordot(self.anatomy.differential_per_mm(energy_kev).astype(np.float32), lengths, 1)
+                spare = self._combined.popitem(last=False)[1] if len(self._combined) >= self._cached_poses else None
+                combined = spare if spare is not None else np.empty(lengths.shape[1:], np.float32)
+                combined.setflags(write=True)
                 # Air along the whole ray, source to detector (the body channel displaces it).
-                combined += np.float32(attenuation_per_mm("air", energy_kev) * self.geometry.source_to_image_mm) \
-                    * projection.ray_length_factor
+                _chain.weighted_channel_sum(self.anatomy.differential_per_mm(energy_kev),
+                                            lengths, attenuation_per_mm("air", energy_kev) * self.geometry.source_to_image_mm,
+                                            projection.ray_length_factor, combined)
             else:
                 combined = self.anatomy.line_integrals(projection)
             combined.setflags(write=False)
@@ -272,7 +285,8 @@ class Fluoroscope:
         quanta = self.quanta_per_pixel(exposure)
         geometry = self.geometry
         image, window = form_image(integrals, quanta, field_fraction=geometry.field_size_mm / geometry.detector_size_mm,
-                                   circular=geometry.circular_field, display=display, detector=self.detector, rng=rng)
+                                   circular=geometry.circular_field, display=display, detector=self.detector, rng=rng,
+                                   workspace=self._workspace)
         letter = marker_letter(projection.camera_from_patient[0, :3], pose.beam_direction)
         if display.marker:
             burn_marker(image, letter)

@@ -7,7 +7,7 @@ From line integrals (``Σ μ·L``, dimensionless) to what the monitor shows
 2. detected quanta per pixel: the free-in-air detector dose of the frame × 2.3·10⁴ photons per
    mm² per µGy (90 kV, 4 mm Al) × pixel area × efficiency, times the transmission;
 3. quantum noise: Gaussian with the Poisson variance (each pixel has tens to thousands of
-   quanta), so fewer quanta per frame give a noisier image;
+   quanta), so fewer quanta per frame give a noisier image (drawn by :mod:`~simulator.fluoro._chain`);
 4. detector blur (MTF) of about 0.6 pixel, which also correlates the noise;
 5. log (``-ln`` of the signal over the unattenuated signal), edge enhancement (unsharp mask,
    as C-arm image processing applies), and a window: automatic (up to the 99th percentile in the
@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, uniform_filter
 
 from simulator._validation import check_range
 from simulator.errors import ParameterError
+from simulator.fluoro import _chain
 
-__all__ = ["Display", "DetectorModel", "form_image", "field_mask", "marker_letter", "burn_marker",
+__all__ = ["Display", "DetectorModel", "Workspace", "form_image", "field_mask", "marker_letter", "burn_marker",
            "PHOTONS_PER_MM2_PER_NGY"]
 
 #: Percentiles of the central field's log image mapped to white and black by the automatic window.
@@ -109,6 +109,29 @@ class Display:
                 raise ParameterError("window", self.window, "None or (low, high) line integrals with low < high")
 
 
+class Workspace:
+    """Scratch images reused from frame to frame (one set per image size).
+
+    Examples
+    --------
+    >>> workspace = Workspace()
+    >>> workspace.buffer("signal", (4, 4)) is workspace.buffer("signal", (4, 4))
+    True
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+
+    def buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """The float32 buffer ``name`` of ``shape`` (contents undefined)."""
+        key = (name, tuple(shape))
+        if key not in self._buffers:
+            if len(self._buffers) > 16:
+                self._buffers.clear()
+            self._buffers[key] = np.empty(shape, np.float32)
+        return self._buffers[key]
+
+
 @lru_cache(maxsize=8)
 def field_mask(pixels: int, field_fraction: float, circular: bool) -> tuple[np.ndarray, np.ndarray]:
     """The exposed field (bool) and the normalised radius ``ρ/R`` (float32) on a ``pixels²`` image.
@@ -129,7 +152,8 @@ def field_mask(pixels: int, field_fraction: float, circular: bool) -> tuple[np.n
 
 def form_image(line_integrals: np.ndarray, quanta_per_pixel: float, *, field_fraction: float = 1.0,
                circular: bool = True, display: Display = Display(), detector: DetectorModel = DetectorModel(),
-               rng: np.random.Generator | int | None = None) -> tuple[np.ndarray, tuple[float, float]]:
+               rng: np.random.Generator | int | None = None, workspace: Workspace | None = None,
+               ) -> tuple[np.ndarray, tuple[float, float]]:
     """Turn line integrals into the displayed image.
 
     Parameters
@@ -137,7 +161,7 @@ def form_image(line_integrals: np.ndarray, quanta_per_pixel: float, *, field_fra
     line_integrals : numpy.ndarray, shape (n, n)
         ``Σ μ·L`` per pixel (dimensionless).
     quanta_per_pixel : float
-        Detected quanta per pixel without attenuation (this frame's dose × fluence × area).
+        Quanta reaching a pixel without attenuation (this frame's dose × fluence × area).
     field_fraction : float, default: 1
         Exposed field (collimation) over the detector size.
     circular : bool, default: True
@@ -145,7 +169,9 @@ def form_image(line_integrals: np.ndarray, quanta_per_pixel: float, *, field_fra
     display, detector : Display, DetectorModel
         Monitor and detector settings.
     rng : numpy.random.Generator or int or None
-        Source of the noise (an int seeds a new generator).
+        Source of the noise (an int seeds a new generator); one 63-bit seed is drawn from it.
+    workspace : Workspace, optional
+        Scratch buffers to reuse between frames (the returned image is always a new array).
 
     Returns
     -------
@@ -154,37 +180,45 @@ def form_image(line_integrals: np.ndarray, quanta_per_pixel: float, *, field_fra
     window : tuple of float
         The line-integral window used (low shows white, high black, unless inverted).
     """
-    if quanta_per_pixel <= 0.0:
+    if not quanta_per_pixel > 0.0:
         raise ParameterError("quanta_per_pixel", quanta_per_pixel, "a positive number of quanta")
-    attenuation = np.asarray(line_integrals, dtype=np.float32)
-    signal = np.exp(-attenuation) * np.float32(quanta_per_pixel * detector.efficiency)
-    if display.noise:
-        generator = np.random.default_rng(rng)
-        noise = generator.standard_normal(signal.shape, dtype=np.float32)
-        signal += np.sqrt(signal) * noise
+    attenuation = np.ascontiguousarray(line_integrals, dtype=np.float32)
+    if attenuation.ndim != 2 or attenuation.shape[0] != attenuation.shape[1]:
+        raise ParameterError("line_integrals", f"array of shape {attenuation.shape}", "a square 2-D image")
+    quanta = float(quanta_per_pixel * detector.efficiency)
+    seed = int(np.random.default_rng(rng).integers(0, 2**63 - 1)) if display.noise else 0
+    workspace = workspace or Workspace()
+    shape = attenuation.shape
+    signal, scratch, other = (workspace.buffer(name, shape) for name in ("signal", "scratch", "other"))
+    _chain.detected_signal(attenuation, quanta, seed, display.noise, signal)
     if detector.blur_px > 0.0:
-        signal = gaussian_filter1d(gaussian_filter1d(signal, detector.blur_px, axis=0, truncate=2.5),
-                                   detector.blur_px, axis=1, truncate=2.5)
+        _chain.separable_blur(signal, _gaussian_weights(detector.blur_px), scratch, other)
+        signal, other = other, signal
     # The log image: the line integrals as the detector estimates them (at least half a quantum).
-    estimate = np.log(np.float32(quanta_per_pixel * detector.efficiency)) - np.log(np.maximum(signal, np.float32(0.5)))
+    estimate = other
+    _chain.log_estimate(signal, quanta, 0.5, estimate)
     if display.edge_enhancement > 0.0:
-        estimate += np.float32(display.edge_enhancement) * (estimate - uniform_filter(estimate, size=9))
+        _chain.box_sharpen(estimate, 9, float(display.edge_enhancement), scratch, signal)
+        estimate = signal
     inside, radius = field_mask(attenuation.shape[0], float(field_fraction), bool(circular))
     if display.window is None:
-        central = inside & (radius <= AUTO_WINDOW_RADIUS * field_fraction)
-        high = float(np.percentile(estimate[::2, ::2][central[::2, ::2]], AUTO_BLACK_PERCENTILE))
-        low = float(np.percentile(estimate[::2, ::2][inside[::2, ::2]], AUTO_WHITE_PERCENTILE))
+        low, high = _chain.histogram_percentiles(estimate, inside, radius, AUTO_WINDOW_RADIUS * field_fraction,
+                                                 AUTO_BLACK_PERCENTILE, AUTO_WHITE_PERCENTILE, -1.0, 31.0, 16384)
         high = max(high, low + 1e-3)
     else:
         low, high = (float(v) for v in display.window)
-    grey = (estimate - np.float32(low)) * np.float32(1.0 / (high - low))
-    np.clip(grey, 0.0, 1.0, out=grey)
-    if not display.invert:
-        grey = 1.0 - grey
-    if display.vignetting > 0.0:
-        grey *= 1.0 - np.float32(display.vignetting) * np.minimum(radius / np.float32(max(field_fraction, 1e-6)), 1.0) ** 2
-    grey[~inside] = 0.0
-    return grey.astype(np.float32, copy=False), (low, high)
+    grey = np.empty(shape, np.float32)
+    _chain.display_map(estimate, low, high, display.invert, float(display.vignetting), max(float(field_fraction), 1e-6),
+                       inside, radius, grey)
+    return grey, (float(low), float(high))
+
+
+@lru_cache(maxsize=8)
+def _gaussian_weights(sigma_px: float) -> np.ndarray:
+    half = max(1, int(np.ceil(2.5 * sigma_px)))
+    x = np.arange(-half, half + 1, dtype=float)
+    weights = np.exp(-0.5 * (x / sigma_px) ** 2)
+    return weights / weights.sum()
 
 
 # -- the L/R marker ------------------------------------------------------------------------------

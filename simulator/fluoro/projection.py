@@ -23,7 +23,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -100,16 +100,24 @@ class Projection:
         """+1 if (col axis, row axis, beam) is right-handed, -1 if mirrored (the default view is)."""
         return int(np.sign(np.linalg.det(self.camera_from_patient[:3, :3])))
 
-    @cached_property
+    @property
     def ray_length_factor(self) -> np.ndarray:
-        """Per pixel, length of the ray per mm of depth along the beam (``|ray| / SID`` ≥ 1), float32."""
-        offsets = (np.arange(self.geometry.pixels) - self.center_px) / self.focal_length_px
-        return np.sqrt(1.0 + offsets[:, None] ** 2 + offsets[None, :] ** 2).astype(np.float32)
+        """Per pixel, length of the ray per mm of depth along the beam (``|ray| / SID`` ≥ 1), float32, read-only."""
+        return _ray_length_factor(self.geometry.pixels, self.focal_length_px)
 
     def camera_points(self, points_mm: object) -> np.ndarray:
         """Points (n, 3) in mm, in the camera frame (``w`` = depth along the beam)."""
         points = check_points(points_mm, "points_mm")
         return points @ self.camera_from_patient[:3, :3].T + self.camera_from_patient[:3, 3]
+
+
+@lru_cache(maxsize=8)
+def _ray_length_factor(pixels: int, focal_length_px: float) -> np.ndarray:
+    # The same for every pose of a geometry: computed once.
+    offsets = (np.arange(pixels) - 0.5 * (pixels - 1)) / focal_length_px
+    factor = np.sqrt(1.0 + offsets[:, None] ** 2 + offsets[None, :] ** 2).astype(np.float32)
+    factor.setflags(write=False)
+    return factor
 
 
 def point_depths_mm(projection: Projection, points_mm: object) -> np.ndarray:
