@@ -174,7 +174,7 @@ def fluoro_report(shot, scene, record) -> dict:
                      "source_to_isocenter_mm": geometry.source_to_isocenter_mm, "field_size_mm": geometry.field_size_mm,
                      "image_orientation": "row down = caudal in AP, col right = patient's right in AP (PA view)"},
         "marker": shot.marker,
-        "exposure": {"mode": shot.exposure.mode, "duration_s": shot.exposure.duration_s, "kvp": technique.kvp,
+        "exposure": {"automatic_brightness_limited": shot.abc_limited, "mode": shot.exposure.mode, "duration_s": shot.exposure.duration_s, "kvp": technique.kvp,
                      "tube_current_ma": technique.tube_current_ma, "pulse_width_ms": technique.pulse_width_ms,
                      "pulse_rate_hz": technique.pulse_rate_hz, "effective_energy_kev": round(shot.energy_kev, 2)},
         "dose": {"air_kerma_mgy": round(shot.dose.air_kerma_mgy, 5), "dap_gy_cm2": round(shot.dose.dap_gy_cm2, 6),
@@ -199,8 +199,8 @@ def _cmd_fluoro(args: argparse.Namespace) -> int:
     geometry = CArmGeometry(pixels=args.pixels)
     pose = _fluoro_pose(scene, args, geometry)
     fluoroscope = Fluoroscope.from_scene(scene, geometry)
-    shot = fluoroscope.shot(pose, exposure=exposure, display=display, rng=args.seed)
-    record = record_exposure(DoseRecord(), exposure, fluoroscope.geometry)
+    shot = fluoroscope.shot(pose, exposure=exposure, display=display, rng=args.seed, automatic_brightness=args.abc)
+    record = record_exposure(DoseRecord(), shot.exposure, fluoroscope.geometry)
     if args.out:
         save_shot(shot, args.out, caption=caption_for(shot) if args.caption else None)
     if args.json:
@@ -213,7 +213,8 @@ def _cmd_fluoro(args: argparse.Namespace) -> int:
 
 def _demo_fluoro(scene, needle, out: Path) -> list[Path]:
     """Fluoroscopy shots of the demo needle's level: true AP, ipsilateral oblique (Scotty dog),
-    lateral, and the trajectory view down the needle; prints the session's dose."""
+    lateral, and the trajectory view down the needle, each a 1 s pulsed run under automatic
+    brightness control; prints the session's dose."""
     from simulator.fluoro import (DoseRecord, Exposure, Fluoroscope, lateral, pose_from_beam, record_exposure,
                                   squared_endplate_pose)
     from simulator.report.fluoro_views import caption_for, save_shot
@@ -233,10 +234,10 @@ def _demo_fluoro(scene, needle, out: Path) -> list[Path]:
     record, pictures = DoseRecord(), []
     for name, pose, needles, note in views:
         exposure = Exposure("pulsed", 1.0)
-        shot = fluoroscope.shot(pose, needles=needles, exposure=exposure, rng=len(pictures))
-        record = record_exposure(record, exposure, fluoroscope.geometry)
+        shot = fluoroscope.shot(pose, needles=needles, exposure=exposure, rng=len(pictures), automatic_brightness=True)
+        record = record_exposure(record, shot.exposure, fluoroscope.geometry)
         pictures.append(save_shot(shot, out / name, caption=caption_for(shot, note)))
-    print(f"Fluoroscopy: prepared in {prepared:.2f} s; {record.shots} runs of 1 s pulsed, "
+    print(f"Fluoroscopy: prepared in {prepared:.2f} s; {record.shots} runs of 1 s pulsed (automatic brightness), "
           f"{record.fluoro_time_s:.0f} s, {record.air_kerma_mgy:.1f} mGy, {record.dap_gy_cm2:.3f} Gy·cm²")
     return pictures
 
@@ -387,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     fluoro.add_argument("--ma", type=float, default=20.0, help="tube current, mA (default %(default)s)")
     fluoro.add_argument("--pulse-ms", type=float, default=8.0, help="pulse width, ms (default %(default)s)")
     fluoro.add_argument("--rate-hz", type=float, default=8.0, help="pulses per second (default %(default)s)")
+    fluoro.add_argument("--abc", action="store_true",
+                        help="automatic brightness control sets the tube current (--ma is its starting point)")
     fluoro.add_argument("--mode", choices=("single", "pulsed", "continuous"), default="single",
                         help="exposure mode (default %(default)s)")
     fluoro.add_argument("--duration-s", type=float, default=0.0, help="run length for pulsed/continuous, s")

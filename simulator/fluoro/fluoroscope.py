@@ -22,23 +22,33 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Iterable, Protocol
+from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
+from simulator._validation import check_range
 from simulator.errors import ParameterError
 from simulator.fluoro.carm import CArmGeometry, CArmPose, Table, check_reachable
 from simulator.fluoro.cylinders import add_cylinder_chords
-from simulator.fluoro.dose import Exposure, ExposureDose, exposure_dose, frame_mas, tube_output_ugy_per_mas
+from simulator.fluoro.dose import (Exposure, ExposureDose, effective_energy_kev, exposure_dose, frame_mas,
+                                   tube_output_ugy_per_mas)
 from simulator.fluoro import _chain
-from simulator.fluoro.image import (PHOTONS_PER_MM2_PER_NGY, DetectorModel, Display, Workspace, burn_marker, form_image,
-                                    marker_letter)
+from simulator.fluoro.image import (AUTO_WINDOW_RADIUS, PHOTONS_PER_MM2_PER_NGY, DetectorModel, Display, Workspace,
+                                    burn_marker, field_mask, form_image, marker_letter)
 from simulator.fluoro.materials import MeshAnatomy
 from simulator.fluoro.projection import Projection
 from simulator.fluoro.raster import rasterize_path_lengths
 from simulator.fluoro.volume import AttenuationVolume
 
-__all__ = ["Fluoroscope", "Shot", "NeedleLike", "steel_attenuation_per_mm", "needle_segments", "STEEL_ATTENUATION_PER_CM"]
+__all__ = ["Fluoroscope", "Shot", "NeedleLike", "steel_attenuation_per_mm", "needle_segments", "automatic_exposure",
+           "STEEL_ATTENUATION_PER_CM", "ABC_TARGET_NGY", "ABC_MAX_MA"]
+
+#: Detector air kerma per frame that automatic brightness control keeps behind the patient, nGy
+#: (reference sheet §2: 30-100 nGy per frame [U]; 60 nGy leaves about 280 quanta in a 0.45 mm pixel).
+ABC_TARGET_NGY = 60.0
+#: Largest tube current automatic brightness control uses, by mode, mA (design defaults for a
+#: mobile C-arm: pulses of up to 40 mA, continuous up to 6 mA).
+ABC_MAX_MA = {"single": 40.0, "pulsed": 40.0, "continuous": 6.0}
 
 #: Stainless steel 304 (Fe71/Cr19/Ni10, 8.0 g/cm³) at 40/50/55/60/80 keV, cm⁻¹ (reference sheet §2 [D]).
 STEEL_ATTENUATION_PER_CM = (28.6, 15.5, 12.0, 9.52, 4.71)
@@ -111,6 +121,9 @@ class Shot:
         Line-integral window of the display.
     marker : str
         The L/R marker letter.
+    abc_limited : bool
+        True when automatic brightness control could not reach its target detector dose within
+        its current and voltage limits (the image is then noisier or less noisy than intended).
     """
 
     image: np.ndarray
@@ -122,6 +135,7 @@ class Shot:
     quanta_per_pixel: float
     window: tuple[float, float]
     marker: str
+    abc_limited: bool = False
 
     @property
     def pixel_spacing_mm(self) -> float:
@@ -136,6 +150,53 @@ class Shot:
     def to_uint8(self) -> np.ndarray:
         """The image as 8-bit grey levels."""
         return np.round(self.image * 255.0).astype(np.uint8)
+
+
+def automatic_exposure(line_integrals_at: Callable[[float], np.ndarray], geometry: CArmGeometry, exposure: Exposure,
+                       target_detector_ngy: float = ABC_TARGET_NGY) -> tuple[Exposure, bool]:
+    """The exposure automatic brightness control would use.
+
+    It keeps the mean detector dose per frame in the central third of the field at
+    ``target_detector_ngy``: first with the tube current (up to :data:`ABC_MAX_MA` for the mode),
+    then, when that is not enough, by raising the tube voltage in 5 kV steps up to 120 kV, as
+    the dose-rate curves of fluoroscopes do (design defaults, not a vendor's curve).
+
+    Parameters
+    ----------
+    line_integrals_at : callable
+        Maps an effective energy (keV) to the line-integral image at that energy.
+    geometry : CArmGeometry
+        Field size and distances.
+    exposure : Exposure
+        The starting exposure (mode, pulses, kVp).
+    target_detector_ngy : float
+        Target detector air kerma per frame, 1 to 10,000 nGy.
+
+    Returns
+    -------
+    exposure : Exposure
+        With the chosen tube current and voltage.
+    limited : bool
+        True when even 120 kV at the largest current falls short (or the smallest current,
+        0.1 mA, overshoots): the image is then noisier (or less noisy) than the target.
+    """
+    target = check_range(target_detector_ngy, "target_detector_ngy", 1.0, 10_000.0, "nGy")
+    fraction = geometry.field_size_mm / geometry.detector_size_mm
+    inside, radius = field_mask(geometry.pixels, fraction, geometry.circular_field)
+    central = inside & (radius <= AUTO_WINDOW_RADIUS * fraction)
+    technique = exposure.technique
+    max_ma = ABC_MAX_MA[exposure.mode]
+    kvp = technique.kvp
+    while True:
+        trial = replace(exposure, technique=replace(technique, kvp=kvp))
+        transmission = float(np.mean(np.exp(-np.asarray(line_integrals_at(effective_energy_kev(kvp)), np.float64)[central])))
+        free_air_ngy = tube_output_ugy_per_mas(kvp, geometry.source_to_image_mm) * frame_mas(trial) * 1e3
+        wanted = technique.tube_current_ma * target / max(free_air_ngy * transmission, 1e-30)
+        if wanted <= max_ma or kvp >= 120.0:
+            break
+        kvp = min(kvp + 5.0, 120.0)
+    current = min(max(wanted, 0.1), max_ma)
+    return replace(trial, technique=replace(trial.technique, tube_current_ma=current)), not 0.1 <= wanted <= max_ma
 
 
 class Fluoroscope:
@@ -259,7 +320,8 @@ class Fluoroscope:
         return kerma_ngy * PHOTONS_PER_MM2_PER_NGY * self.geometry.pixel_spacing_mm**2
 
     def shot(self, pose: CArmPose, *, needles: Iterable[NeedleLike] = (), exposure: Exposure | None = None,
-             display: Display | None = None, rng: np.random.Generator | int | None = None) -> Shot:
+             display: Display | None = None, rng: np.random.Generator | int | None = None,
+             automatic_brightness: bool = False, target_detector_ngy: float = ABC_TARGET_NGY) -> Shot:
         """Take one frame at ``pose`` with ``needles`` in place.
 
         Parameters
@@ -274,13 +336,24 @@ class Fluoroscope:
             Monitor settings.
         rng : numpy.random.Generator or int or None
             Noise source.
+        automatic_brightness : bool, default: False
+            Let automatic brightness control set the tube current and voltage
+            (:func:`automatic_exposure`); the shot's ``exposure`` and dose then carry its choice.
+        target_detector_ngy : float, default: ABC_TARGET_NGY
+            Its target detector dose per frame, nGy.
         """
         exposure = exposure or Exposure()
         display = display or Display()
         if not isinstance(exposure, Exposure):
             raise ParameterError("exposure", type(exposure).__name__, "an Exposure")
-        energy = exposure.technique.effective_energy_kev
         projection = self.projection(pose)
+        needles = list(needles)
+        limited = False
+        if automatic_brightness:
+            # The anatomy alone is measured (the needles hardly change the central mean).
+            exposure, limited = automatic_exposure(lambda e: self.anatomy_line_integrals(pose, e), self.geometry,
+                                                   exposure, target_detector_ngy)
+        energy = exposure.technique.effective_energy_kev
         integrals = self.line_integrals(pose, energy, needles)
         quanta = self.quanta_per_pixel(exposure)
         geometry = self.geometry
@@ -290,4 +363,5 @@ class Fluoroscope:
         letter = marker_letter(projection.camera_from_patient[0, :3], pose.beam_direction)
         if display.marker:
             burn_marker(image, letter)
-        return Shot(image, projection, integrals, energy, exposure, exposure_dose(exposure, geometry), quanta, window, letter)
+        return Shot(image, projection, integrals, energy, exposure, exposure_dose(exposure, geometry), quanta, window, letter,
+                    limited)

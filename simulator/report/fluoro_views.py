@@ -17,7 +17,7 @@ __all__ = ["save_shot", "caption_for"]
 def caption_for(shot: Shot, extra: str = "") -> str:
     """One line naming the pose, the technique and this exposure's dose."""
     t = shot.exposure.technique
-    text = (f"{shot.projection.pose.describe()} | {t.kvp:g} kV {t.tube_current_ma:g} mA {t.pulse_width_ms:g} ms | "
+    text = (f"{shot.projection.pose.describe()} | {t.kvp:g} kV {t.tube_current_ma:.1f} mA {t.pulse_width_ms:g} ms | "
             f"{shot.dose.air_kerma_mgy:.3f} mGy, {shot.dose.dap_gy_cm2 * 1000:.2f} mGy cm2")
     return f"{text} | {extra}" if extra else text
 

@@ -137,3 +137,29 @@ def test_impossible_poses_and_bad_input_are_refused(fluoroscope):
         Fluoroscope(np.zeros((4, 4, 4)))
     with pytest.raises(ParameterError, match="window"):
         Display(window=(5.0, 4.0))
+
+
+def test_automatic_brightness_holds_the_detector_dose_and_costs_more_in_lateral(fluoroscope, default_scene, true_ap):
+    from simulator.fluoro.fluoroscope import ABC_TARGET_NGY
+    from simulator.fluoro.image import AUTO_WINDOW_RADIUS, PHOTONS_PER_MM2_PER_NGY, field_mask
+
+    inside, radius = field_mask(256, 1.0, True)
+    central = inside & (radius <= AUTO_WINDOW_RADIUS)
+    shots = {name: fluoroscope.shot(pose, rng=0, automatic_brightness=True)
+             for name, pose in (("ap", true_ap), ("lateral", lateral("right", default_scene.landmark("body_center_L4"))))}
+    for shot in shots.values():
+        quanta = shot.quanta_per_pixel * np.mean(np.exp(-shot.line_integrals[central].astype(float)))
+        detector_ngy = quanta / (PHOTONS_PER_MM2_PER_NGY * shot.pixel_spacing_mm**2)
+        assert detector_ngy == pytest.approx(ABC_TARGET_NGY, rel=1e-3)
+        assert not shot.abc_limited
+    ap, side = (shots[n].exposure.technique for n in ("ap", "lateral"))
+    assert ap.kvp == 90.0 and ap.tube_current_ma < 40.0
+    # The lateral crosses about 300 mm of tissue: the current reaches its limit and the voltage rises.
+    assert side.tube_current_ma <= 40.0 and side.kvp > 90.0
+    dose_ratio = shots["lateral"].dose.dap_gy_cm2 / shots["ap"].dose.dap_gy_cm2
+    record("automatic brightness", f"lateral {side.kvp:g} kV / AP {ap.kvp:g} kV dose-area product", dose_ratio,
+           "> 1.5 (thicker)", dose_ratio > 1.5)
+    assert dose_ratio > 1.5
+    starved = fluoroscope.shot(true_ap, rng=0, automatic_brightness=True, target_detector_ngy=5000.0)
+    assert starved.abc_limited and starved.exposure.technique.tube_current_ma == 40.0
+    assert starved.exposure.technique.kvp == 120.0
