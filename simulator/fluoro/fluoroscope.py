@@ -258,7 +258,7 @@ class Fluoroscope:
 
     # -- line integrals ----------------------------------------------------------------------
     def anatomy_path_lengths(self, pose: CArmPose) -> np.ndarray:
-        """Per-channel path lengths (mm) of the mesh anatomy, shape (channels, n, n); cached."""
+        """Per-channel path lengths (mm) of the mesh anatomy, shape (channels, n, n); cached, read-only."""
         if not isinstance(self.anatomy, MeshAnatomy):
             raise ParameterError("anatomy", "an attenuation volume", "a MeshAnatomy for per-channel path lengths")
         key = (pose,)
@@ -267,8 +267,11 @@ class Fluoroscope:
             a = self.anatomy
             # Reuse the buffer of the pose about to be forgotten (no new 10-40 MB allocation).
             spare = self._path_lengths.popitem(last=False)[1] if len(self._path_lengths) >= self._cached_poses else None
-            self._remember(self._path_lengths, key, rasterize_path_lengths(projection, a.vertices, a.faces, a.face_channel,
-                                                                           len(a.channels), out=spare))
+            if spare is not None:
+                spare.setflags(write=True)
+            lengths = rasterize_path_lengths(projection, a.vertices, a.faces, a.face_channel, len(a.channels), out=spare)
+            lengths.setflags(write=False)
+            self._remember(self._path_lengths, key, lengths)
         self._path_lengths.move_to_end(key)
         return self._path_lengths[key]
 

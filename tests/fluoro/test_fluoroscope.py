@@ -163,3 +163,33 @@ def test_automatic_brightness_holds_the_detector_dose_and_costs_more_in_lateral(
     starved = fluoroscope.shot(true_ap, rng=0, automatic_brightness=True, target_detector_ngy=5000.0)
     assert starved.abc_limited and starved.exposure.technique.tube_current_ma == 40.0
     assert starved.exposure.technique.kvp == 120.0
+
+
+def test_shots_change_none_of_their_inputs(fluoroscope, default_scene, needle):
+    # Like pyvista's side-effect test: fingerprint every input before and after.
+    def fingerprint():
+        a = fluoroscope.anatomy
+        return [array.tobytes() for array in (a.vertices, a.faces, a.face_channel, needle.tip_mm, needle.entry_mm,
+                                              needle.direction, default_scene.structure("L4").mesh.vertices)]
+
+    before = fingerprint()
+    pose = oblique("left", 15.0, default_scene.landmark("body_center_L3"))
+    shot = fluoroscope.shot(pose, needles=[needle], exposure=Exposure("pulsed", 0.5), rng=np.random.default_rng(4),
+                            automatic_brightness=True)
+    assert fingerprint() == before
+    assert pose == oblique("left", 15.0, default_scene.landmark("body_center_L3"))
+    # What the cache hands out cannot be written to; what a shot returns is its own.
+    with pytest.raises(ValueError):
+        fluoroscope.anatomy_path_lengths(pose)[0, 0, 0] = 1.0
+    with pytest.raises(ValueError):
+        fluoroscope.anatomy_line_integrals(pose, shot.energy_kev)[0, 0] = 1.0
+    shot.line_integrals[0, 0] += 1.0
+    assert fluoroscope.anatomy_line_integrals(pose, shot.energy_kev)[0, 0] == shot.line_integrals[0, 0] - 1.0
+
+
+def test_same_seed_same_frame(fluoroscope, true_ap):
+    first = fluoroscope.shot(true_ap, rng=11)
+    again = fluoroscope.shot(true_ap, rng=11)
+    other = fluoroscope.shot(true_ap, rng=12)
+    np.testing.assert_array_equal(first.image, again.image)
+    assert np.abs(first.image - other.image).max() > 0.01
