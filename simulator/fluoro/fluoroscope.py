@@ -258,14 +258,22 @@ class Fluoroscope:
 
     # -- line integrals ----------------------------------------------------------------------
     def anatomy_path_lengths(self, pose: CArmPose) -> np.ndarray:
-        """Per-channel path lengths (mm) of the mesh anatomy, shape (channels, n, n); cached, read-only."""
+        """Per-channel path lengths (mm) of the mesh anatomy, shape (channels, n, n) (a copy of the cache)."""
+        return self._path_lengths_of(pose).copy()
+
+    def anatomy_line_integrals(self, pose: CArmPose, energy_kev: float) -> np.ndarray:
+        """``Σ μ·L`` of the anatomy (air included) at ``energy_kev``, shape (n, n) (a copy of the cache)."""
+        return self._line_integrals_of(pose, energy_kev).copy()
+
+    # The caches hand out their own arrays only inside this class: an array of a forgotten pose is
+    # reused for the next one (a fresh 10-40 MB array costs milliseconds of page faults here).
+    def _path_lengths_of(self, pose: CArmPose) -> np.ndarray:
         if not isinstance(self.anatomy, MeshAnatomy):
             raise ParameterError("anatomy", "an attenuation volume", "a MeshAnatomy for per-channel path lengths")
         key = (pose,)
         if key not in self._path_lengths:
             projection = self.projection(pose)
             a = self.anatomy
-            # Reuse the buffer of the pose about to be forgotten (no new 10-40 MB allocation).
             spare = self._path_lengths.popitem(last=False)[1] if len(self._path_lengths) >= self._cached_poses else None
             if spare is not None:
                 spare.setflags(write=True)
@@ -275,15 +283,14 @@ class Fluoroscope:
         self._path_lengths.move_to_end(key)
         return self._path_lengths[key]
 
-    def anatomy_line_integrals(self, pose: CArmPose, energy_kev: float) -> np.ndarray:
-        """``Σ μ·L`` of the anatomy (air included) at ``energy_kev``, shape (n, n); cached, read-only."""
+    def _line_integrals_of(self, pose: CArmPose, energy_kev: float) -> np.ndarray:
         key = (pose, float(energy_kev))
         if key not in self._combined:
             projection = self.projection(pose)
             if isinstance(self.anatomy, MeshAnatomy):
                 from simulator.tissues import attenuation_per_mm
 
-                lengths = self.anatomy_path_lengths(pose)
+                lengths = self._path_lengths_of(pose)
                 spare = self._combined.popitem(last=False)[1] if len(self._combined) >= self._cached_poses else None
                 combined = spare if spare is not None else np.empty(lengths.shape[1:], np.float32)
                 combined.setflags(write=True)
@@ -302,7 +309,7 @@ class Fluoroscope:
         """``Σ μ·L`` of anatomy and needles, shape (n, n), float32 (a new array)."""
         from simulator.tissues import attenuation_per_mm
 
-        total = self.anatomy_line_integrals(pose, energy_kev).copy()
+        total = self._line_integrals_of(pose, energy_kev).copy()
         projection = self.projection(pose)
         steel = steel_attenuation_per_mm(energy_kev)
         for needle in needles:
@@ -354,7 +361,7 @@ class Fluoroscope:
         limited = False
         if automatic_brightness:
             # The anatomy alone is measured (the needles hardly change the central mean).
-            exposure, limited = automatic_exposure(lambda e: self.anatomy_line_integrals(pose, e), self.geometry,
+            exposure, limited = automatic_exposure(lambda e: self._line_integrals_of(pose, e), self.geometry,
                                                    exposure, target_detector_ngy)
         energy = exposure.technique.effective_energy_kev
         integrals = self.line_integrals(pose, energy, needles)
