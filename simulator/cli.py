@@ -151,40 +151,9 @@ def _fluoro_pose(scene, args: argparse.Namespace, geometry):
                                  oblique_deg=args.angle_deg, geometry=geometry)
 
 
-def fluoro_report(shot, scene, record) -> dict:
-    """Machine-readable facts of a shot: pose, geometry, landmark pixels, dose."""
-    import numpy as np
-
-    from simulator.fluoro.projection import project_points
-
-    geometry = shot.projection.geometry
-    names = sorted(scene.landmarks_mm)
-    pixels = project_points(shot.projection, np.array([scene.landmark(n) for n in names]))
-    centre, half = 0.5 * (geometry.pixels - 1), 0.5 * geometry.pixels * geometry.field_size_mm / geometry.detector_size_mm
-    landmarks = {name: {"row": round(float(r), 2), "col": round(float(c), 2),
-                        "in_field": bool(np.hypot(r - centre, c - centre) <= half if geometry.circular_field
-                                         else max(abs(r - centre), abs(c - centre)) <= half)}
-                 for name, (r, c) in zip(names, pixels)}
-    technique = shot.exposure.technique
-    return {
-        "pose": shot.projection.pose.to_dict(),
-        "geometry": {"pixels": geometry.pixels, "pixel_spacing_mm": geometry.pixel_spacing_mm,
-                     "pixel_spacing_at_isocenter_mm": shot.pixel_spacing_at_isocenter_mm,
-                     "source_to_image_mm": geometry.source_to_image_mm,
-                     "source_to_isocenter_mm": geometry.source_to_isocenter_mm, "field_size_mm": geometry.field_size_mm,
-                     "image_orientation": "row down = caudal in AP, col right = patient's right in AP (PA view)"},
-        "marker": shot.marker,
-        "exposure": {"automatic_brightness_limited": shot.abc_limited, "mode": shot.exposure.mode, "duration_s": shot.exposure.duration_s, "kvp": technique.kvp,
-                     "tube_current_ma": technique.tube_current_ma, "pulse_width_ms": technique.pulse_width_ms,
-                     "pulse_rate_hz": technique.pulse_rate_hz, "effective_energy_kev": round(shot.energy_kev, 2)},
-        "dose": {"air_kerma_mgy": round(shot.dose.air_kerma_mgy, 5), "dap_gy_cm2": round(shot.dose.dap_gy_cm2, 6),
-                 "session": record.to_dict()},
-        "landmarks_px": landmarks,
-    }
-
-
 def _cmd_fluoro(args: argparse.Namespace) -> int:
     from simulator.fluoro import CArmGeometry, Display, DoseRecord, Exposure, Fluoroscope, Technique, record_exposure
+    from simulator.fluoro.summary import shot_summary
     from simulator.report.fluoro_views import caption_for, save_shot
     from simulator.scene import Scene
 
@@ -204,7 +173,7 @@ def _cmd_fluoro(args: argparse.Namespace) -> int:
     if args.out:
         save_shot(shot, args.out, caption=caption_for(shot) if args.caption else None)
     if args.json:
-        print(json.dumps(fluoro_report(shot, scene, record), indent=1))
+        print(json.dumps(shot_summary(shot, scene.landmarks_mm, record), indent=1))
     else:
         print(f"{pose.describe()}: beam {np.round(pose.beam_direction, 3).tolist()}, isocentre "
               f"{np.round(pose.isocenter_mm, 1).tolist()} mm; {record.to_dict()}" + (f"; saved {args.out}" if args.out else ""))

@@ -35,7 +35,7 @@ from simulator._validation import check_range
 from simulator.errors import ParameterError
 from simulator.fluoro import _chain
 
-__all__ = ["Display", "DetectorModel", "Workspace", "form_image", "field_mask", "marker_letter", "burn_marker",
+__all__ = ["Display", "DetectorModel", "Workspace", "form_image", "field_mask", "in_field", "marker_letter", "burn_marker",
            "PHOTONS_PER_MM2_PER_NGY"]
 
 #: Percentiles of the central field's log image mapped to white and black by the automatic window.
@@ -132,19 +132,31 @@ class Workspace:
         return self._buffers[key]
 
 
-@lru_cache(maxsize=8)
-def field_mask(pixels: int, field_fraction: float, circular: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The exposed field (bool) and the normalised radius ``ρ/R`` (float32) on a ``pixels²`` image.
+def in_field(rows: np.ndarray, cols: np.ndarray, pixels: int, field_fraction: float, circular: bool) -> np.ndarray:
+    """Whether pixel coordinates ``(rows, cols)`` lie in the exposed field of a ``pixels²`` image.
 
     ``field_fraction`` is the field's diameter (round) or side (square) over the detector side.
+
+    Examples
+    --------
+    >>> in_field(np.array([255.5, 0.0]), np.array([255.5, 0.0]), 512, 1.0, True).tolist()
+    [True, False]
     """
-    centre = 0.5 * (pixels - 1)
-    offsets = (np.arange(pixels) - centre) / (0.5 * pixels)
-    radius = np.sqrt(offsets[:, None] ** 2 + offsets[None, :] ** 2).astype(np.float32)
+    half = 0.5 * pixels
+    dr, dc = (np.asarray(rows, float) - 0.5 * (pixels - 1)) / half, (np.asarray(cols, float) - 0.5 * (pixels - 1)) / half
     if circular:
-        inside = radius <= field_fraction
-    else:
-        inside = (np.abs(offsets)[:, None] <= field_fraction) & (np.abs(offsets)[None, :] <= field_fraction)
+        return np.hypot(dr, dc) <= field_fraction
+    return (np.abs(dr) <= field_fraction) & (np.abs(dc) <= field_fraction)
+
+
+@lru_cache(maxsize=8)
+def field_mask(pixels: int, field_fraction: float, circular: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The exposed field (bool, :func:`in_field` on every pixel) and the normalised radius ``ρ/R``
+    (float32) of a ``pixels²`` image; both read-only."""
+    rows, cols = np.mgrid[0:pixels, 0:pixels]
+    inside = in_field(rows, cols, pixels, field_fraction, circular)
+    offsets = (np.arange(pixels) - 0.5 * (pixels - 1)) / (0.5 * pixels)
+    radius = np.sqrt(offsets[:, None] ** 2 + offsets[None, :] ** 2).astype(np.float32)
     inside.setflags(write=False)
     radius.setflags(write=False)
     return inside, radius

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = ["carm", "projection", "cylinders", "dose", "image", "volume", "reference", "fluoroscope", "squaring",
-           "materials", "raster"]
+           "materials", "raster", "summary"]
 
 
 @pytest.mark.parametrize("name", MODULES)
