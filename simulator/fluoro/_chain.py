@@ -62,25 +62,50 @@ def detected_signal(line_integrals, quanta, seed, noise, out):  # pragma: no cov
             out[r, c] = expected
 
 
+@numba.njit(cache=True, inline="always")
+def _convolve_row(source, weights, out_row):  # pragma: no cover
+    """``out_row = source ⊛ weights`` along one row, edges clamped; the inner loops run over
+    contiguous pixels so they vectorise."""
+    cols = source.shape[0]
+    half = weights.shape[0] // 2
+    out_row[:] = 0.0
+    for k in range(-half, half + 1):
+        w = weights[k + half]
+        lo, hi = max(0, -k), min(cols, cols - k)
+        for c in range(lo, hi):
+            out_row[c] += w * source[c + k]
+        for c in range(0, lo):
+            out_row[c] += w * source[0]
+        for c in range(hi, cols):
+            out_row[c] += w * source[cols - 1]
+
+
 @numba.njit(cache=True, parallel=True)
-def separable_blur(image, weights, scratch, out):  # pragma: no cover
-    """Convolve with ``weights`` (odd length) along rows then columns, edges clamped."""
-    rows, cols = image.shape
+def _convolve_columns(source, weights, out):  # pragma: no cover
+    """``out = source ⊛ weights`` down the columns, edges clamped, one output row at a time."""
+    rows, cols = source.shape
     half = weights.shape[0] // 2
     for r in numba.prange(rows):
         for c in range(cols):
-            total = 0.0
-            for k in range(-half, half + 1):
-                cc = min(max(c + k, 0), cols - 1)
-                total += weights[k + half] * image[r, cc]
-            scratch[r, c] = total
-    for r in numba.prange(rows):
-        for c in range(cols):
-            total = 0.0
-            for k in range(-half, half + 1):
-                rr = min(max(r + k, 0), rows - 1)
-                total += weights[k + half] * scratch[rr, c]
-            out[r, c] = total
+            out[r, c] = 0.0
+        for k in range(-half, half + 1):
+            w = weights[k + half]
+            rr = min(max(r + k, 0), rows - 1)
+            for c in range(cols):
+                out[r, c] += w * source[rr, c]
+
+
+@numba.njit(cache=True, parallel=True)
+def _convolve_rows(source, weights, out):  # pragma: no cover
+    for r in numba.prange(source.shape[0]):
+        _convolve_row(source[r], weights, out[r])
+
+
+@numba.njit(cache=True)
+def separable_blur(image, weights, scratch, out):  # pragma: no cover
+    """Convolve with ``weights`` (odd length) along rows then columns, edges clamped."""
+    _convolve_rows(image, weights, scratch)
+    _convolve_columns(scratch, weights, out)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -94,23 +119,20 @@ def log_estimate(signal, quanta, floor, out):  # pragma: no cover
 
 
 @numba.njit(cache=True, parallel=True)
+def _unsharp(image, mean, gain, out):  # pragma: no cover
+    rows, cols = image.shape
+    for r in numba.prange(rows):
+        for c in range(cols):
+            out[r, c] = image[r, c] + gain * (image[r, c] - mean[r, c])
+
+
+@numba.njit(cache=True)
 def box_sharpen(image, size, gain, scratch, out):  # pragma: no cover
     """Unsharp mask: ``out = image + gain · (image - box_mean(image))``, a ``size``-pixel box, edges clamped."""
-    rows, cols = image.shape
-    half = size // 2
-    inverse = 1.0 / size
-    for r in numba.prange(rows):
-        for c in range(cols):
-            total = 0.0
-            for k in range(-half, half + 1):
-                total += image[r, min(max(c + k, 0), cols - 1)]
-            scratch[r, c] = total * inverse
-    for r in numba.prange(rows):
-        for c in range(cols):
-            total = 0.0
-            for k in range(-half, half + 1):
-                total += scratch[min(max(r + k, 0), rows - 1), c]
-            out[r, c] = image[r, c] + gain * (image[r, c] - total * inverse)
+    box = np.full(size, 1.0 / size)
+    _convolve_rows(image, box, scratch)
+    _convolve_columns(scratch, box, out)
+    _unsharp(image, out, gain, out)
 
 
 @numba.njit(cache=True)
