@@ -205,7 +205,9 @@ class Fluoroscope:
     Parameters
     ----------
     anatomy : MeshAnatomy or AttenuationVolume
-        What is imaged.
+        What is imaged. A volume holds μ at one energy (that of its conversion): the
+        technique's effective energy then changes the needles' steel and the noise, not the
+        anatomy's attenuation.
     geometry : CArmGeometry, optional
         The imaging chain (default: reference-sheet defaults, 512² pixels).
     detector : DetectorModel, optional
