@@ -192,10 +192,11 @@ def _demo_fluoro(scene, needle, out: Path) -> list[Path]:
     fluoroscope = Fluoroscope.from_scene(scene)
     prepared = time.perf_counter() - start
     iso = scene.landmark("body_center_L5")
+    between = 0.5 * (iso + scene.landmark("body_center_L4"))  # the L4 and L5 "Scotty dogs" both in the field
     views = [
         ("fluoro_ap_L5.png", squared_endplate_pose(scene, "L5", isocenter_mm=iso), [needle], "true AP of L5, needle"),
-        ("fluoro_oblique_right_L5.png", squared_endplate_pose(scene, "L5", oblique_side="right", oblique_deg=30.0,
-                                                              isocenter_mm=iso), [], "ipsilateral oblique: Scotty dog"),
+        ("fluoro_oblique_right_L5.png", squared_endplate_pose(scene, "L5", oblique_side="right", oblique_deg=35.0,
+                                                              isocenter_mm=between), [], "ipsilateral oblique: Scotty dogs"),
         ("fluoro_lateral_L5.png", lateral("right", iso), [needle], "lateral, needle"),
         ("fluoro_trajectory_L5.png", pose_from_beam(-needle.direction, needle.tip_mm), [needle],
          "trajectory view down the needle"),
