@@ -43,9 +43,13 @@ from simulator.fluoro.volume import AttenuationVolume
 __all__ = ["Fluoroscope", "Shot", "NeedleLike", "steel_attenuation_per_mm", "needle_segments", "automatic_exposure",
            "STEEL_ATTENUATION_PER_CM", "ABC_TARGET_NGY", "ABC_MAX_MA"]
 
-#: Detector air kerma per frame that automatic brightness control keeps behind the patient, nGy
-#: (reference sheet §2: 30-100 nGy per frame [U]; 60 nGy leaves about 280 quanta in a 0.45 mm pixel).
+#: Detector air kerma per frame that automatic brightness control keeps behind the patient in the
+#: full 23 cm field, nGy (reference sheet §2: 30-100 nGy per frame [U]; 60 nGy leaves about 280
+#: quanta in a 0.45 mm pixel). A smaller (magnified) field scales it by the area ratio, as image
+#: intensifiers do, so the image keeps its quanta per pixel.
 ABC_TARGET_NGY = 60.0
+#: The field size the target refers to, mm.
+ABC_REFERENCE_FIELD_MM = 230.0
 #: Largest tube current automatic brightness control uses, by mode, mA (design defaults for a
 #: mobile C-arm: pulses of up to 40 mA, continuous up to 6 mA).
 ABC_MAX_MA = {"single": 40.0, "pulsed": 40.0, "continuous": 6.0}
@@ -157,7 +161,8 @@ def automatic_exposure(line_integrals_at: Callable[[float], np.ndarray], geometr
     """The exposure automatic brightness control would use.
 
     It keeps the mean detector dose per frame in the central third of the field at
-    ``target_detector_ngy``: first with the tube current (up to :data:`ABC_MAX_MA` for the mode),
+    ``target_detector_ngy`` (times ``(230 mm / detector size)²`` in a magnified field): first with
+    the tube current (up to :data:`ABC_MAX_MA` for the mode),
     then, when that is not enough, by raising the tube voltage in 5 kV steps up to 120 kV, as
     the dose-rate curves of fluoroscopes do (design defaults, not a vendor's curve).
 
@@ -170,7 +175,7 @@ def automatic_exposure(line_integrals_at: Callable[[float], np.ndarray], geometr
     exposure : Exposure
         The starting exposure (mode, pulses, kVp).
     target_detector_ngy : float
-        Target detector air kerma per frame, 1 to 10,000 nGy.
+        Target detector air kerma per frame in the full 23 cm field, 1 to 10,000 nGy.
 
     Returns
     -------
@@ -180,7 +185,8 @@ def automatic_exposure(line_integrals_at: Callable[[float], np.ndarray], geometr
         True when even 120 kV at the largest current falls short (or the smallest current,
         0.1 mA, overshoots): the image is then noisier (or less noisy) than the target.
     """
-    target = check_range(target_detector_ngy, "target_detector_ngy", 1.0, 10_000.0, "nGy")
+    target = check_range(target_detector_ngy, "target_detector_ngy", 1.0, 10_000.0, "nGy") \
+        * (ABC_REFERENCE_FIELD_MM / geometry.detector_size_mm) ** 2
     fraction = geometry.field_size_mm / geometry.detector_size_mm
     inside, radius = field_mask(geometry.pixels, fraction, geometry.circular_field)
     central = inside & (radius <= AUTO_WINDOW_RADIUS * fraction)

@@ -212,3 +212,16 @@ def test_an_attenuation_volume_drives_the_same_fluoroscope(default_scene, fluoro
     assert np.median(relative) < 0.03
     shot = from_volume.shot(true_ap, rng=0)
     assert shot.image.shape == (64, 64) and shot.image.max() > 0.5
+
+
+def test_automatic_brightness_keeps_the_quanta_per_pixel_in_a_magnified_field(fluoroscope, true_ap):
+    def behind(shot):
+        return shot.quanta_per_pixel * float(np.exp(-np.median(shot.line_integrals[112:144, 112:144])))
+
+    full = fluoroscope.shot(true_ap, rng=0, automatic_brightness=True)
+    magnified = fluoroscope.with_geometry(CArmGeometry(pixels=256, detector_size_mm=150.0, table=fluoroscope.table))
+    small = magnified.shot(true_ap, rng=0, automatic_brightness=True)
+    assert behind(small) == pytest.approx(behind(full), rel=0.25)
+    # The dose rate rises by about the area ratio (the field's area falls by as much: DAP about the same).
+    ratio = small.dose.air_kerma_mgy / full.dose.air_kerma_mgy
+    assert ratio == pytest.approx((230.0 / 150.0) ** 2, rel=0.25)
