@@ -159,7 +159,7 @@ def _cmd_fluoro(args: argparse.Namespace) -> int:
 
     technique = Technique(kvp=args.kvp, tube_current_ma=args.ma, pulse_width_ms=args.pulse_ms, pulse_rate_hz=args.rate_hz)
     exposure = Exposure(args.mode, args.duration_s, technique)
-    display = Display(invert=args.invert, edge_enhancement=args.edge_enhancement)
+    display = Display(invert=args.invert, edge_enhancement=args.edge_enhancement, frame_averaging=args.frame_averaging)
     scene = Scene.load(args.anatomy)
     if args.level not in scene.ids(kind="vertebra"):
         from simulator.errors import ParameterError
@@ -183,8 +183,8 @@ def _cmd_fluoro(args: argparse.Namespace) -> int:
 def _demo_fluoro(scene, needle, out: Path) -> list[Path]:
     """Fluoroscopy shots of the demo needle's level: true AP, ipsilateral oblique (Scotty dog),
     lateral, and the trajectory view down the needle, each a 1 s pulsed run under automatic
-    brightness control; prints the session's dose."""
-    from simulator.fluoro import (DoseRecord, Exposure, Fluoroscope, lateral, pose_from_beam, record_exposure,
+    brightness control, its last-image hold averaging 4 frames; prints the session's dose."""
+    from simulator.fluoro import (Display, DoseRecord, Exposure, Fluoroscope, lateral, pose_from_beam, record_exposure,
                                   squared_endplate_pose)
     from simulator.report.fluoro_views import caption_for, save_shot
 
@@ -204,7 +204,8 @@ def _demo_fluoro(scene, needle, out: Path) -> list[Path]:
     record, pictures = DoseRecord(), []
     for name, pose, needles, note in views:
         exposure = Exposure("pulsed", 1.0)
-        shot = fluoroscope.shot(pose, needles=needles, exposure=exposure, rng=len(pictures), automatic_brightness=True)
+        shot = fluoroscope.shot(pose, needles=needles, exposure=exposure, rng=len(pictures), automatic_brightness=True,
+                                display=Display(frame_averaging=4))
         record = record_exposure(record, shot.exposure, fluoroscope.geometry)
         pictures.append(save_shot(shot, out / name, caption=caption_for(shot, note)))
     print(f"Fluoroscopy: prepared in {prepared:.2f} s; {record.shots} runs of 1 s pulsed (automatic brightness), "
@@ -365,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     fluoro.add_argument("--duration-s", type=float, default=0.0, help="run length for pulsed/continuous, s")
     fluoro.add_argument("--invert", action="store_true", help="radiopaque bright instead of dark")
     fluoro.add_argument("--edge-enhancement", type=float, default=1.0, help="unsharp-mask gain, 0 to 3 (default %(default)s)")
+    fluoro.add_argument("--frame-averaging", type=int, default=1,
+                        help="frames of a run averaged in the last-image hold, 1 to 16 (default %(default)s)")
     fluoro.add_argument("--seed", type=int, default=0, help="noise seed (default %(default)s)")
     fluoro.add_argument("--out", default=None, help="PNG file to write")
     fluoro.add_argument("--caption", action="store_true", help="add a caption strip (pose, technique, dose)")

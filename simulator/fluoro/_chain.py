@@ -45,8 +45,9 @@ def weighted_channel_sum(weights, channels, base_weight, base, out):  # pragma: 
 
 
 @numba.njit(cache=True, parallel=True)
-def detected_signal(line_integrals, quanta, seed, noise, out):  # pragma: no cover
-    """``out = q·exp(-A)`` plus, if ``noise``, Gaussian noise of variance ``q·exp(-A)``."""
+def detected_signal(line_integrals, quanta, seed, noise_scale, out):  # pragma: no cover
+    """``out = q·exp(-A)`` plus Gaussian noise of standard deviation ``noise_scale·√(q·exp(-A))``
+    (1: one frame's quantum noise; 1/√k: the mean of k frames; 0: none)."""
     rows, cols = line_integrals.shape
     # Sum of four uniforms on [0, 65535]: mean 131070, variance 4 · (65536² - 1) / 12.
     mean = 2.0 * 65535.0
@@ -54,11 +55,11 @@ def detected_signal(line_integrals, quanta, seed, noise, out):  # pragma: no cov
     for r in numba.prange(rows):
         for c in range(cols):
             expected = quanta * math.exp(-line_integrals[r, c])
-            if noise:
+            if noise_scale > 0.0:
                 bits = _splitmix64(np.uint64(seed) + np.uint64(r * cols + c) * np.uint64(0xD1B54A32D192ED03))
                 total = float(bits & np.uint64(0xFFFF)) + float((bits >> np.uint64(16)) & np.uint64(0xFFFF)) \
                     + float((bits >> np.uint64(32)) & np.uint64(0xFFFF)) + float(bits >> np.uint64(48))
-                expected += math.sqrt(expected) * (total - mean) * scale
+                expected += noise_scale * math.sqrt(expected) * (total - mean) * scale
             out[r, c] = expected
 
 

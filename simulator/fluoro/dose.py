@@ -149,6 +149,13 @@ class Exposure:
         return 0
 
     @property
+    def frames(self) -> int:
+        """Frames the exposure makes: its pulses, or the video frames of a continuous run."""
+        if self.mode == "continuous":
+            return max(1, round(self.duration_s * CONTINUOUS_FRAME_RATE_HZ))
+        return self.pulses
+
+    @property
     def mas(self) -> float:
         """Tube charge of the whole exposure, mAs."""
         t = self.technique

@@ -377,7 +377,7 @@ class Fluoroscope:
         geometry = self.geometry
         image, window = form_image(integrals, quanta, field_fraction=geometry.field_size_mm / geometry.detector_size_mm,
                                    circular=geometry.circular_field, display=display, detector=self.detector, rng=rng,
-                                   workspace=self._workspace)
+                                   workspace=self._workspace, frames_averaged=min(display.frame_averaging, exposure.frames))
         letter = marker_letter(projection.camera_from_patient[0, :3], pose.beam_direction)
         if display.marker:
             burn_marker(image, letter)

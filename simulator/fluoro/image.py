@@ -88,6 +88,9 @@ class Display:
         Quantum noise on (False: the noiseless expected image, for tests and figures).
     marker : bool, default: True
         Burn in the L/R marker.
+    frame_averaging : int, default: 1
+        The last-image hold of a run shows the mean of its last ``frame_averaging`` frames (a
+        temporal filter; 1 to 16): its noise falls as 1/√frames. A single shot has one frame.
     """
 
     invert: bool = False
@@ -96,10 +99,14 @@ class Display:
     vignetting: float = 0.25
     noise: bool = True
     marker: bool = True
+    frame_averaging: int = 1
 
     def __post_init__(self) -> None:
         check_range(self.edge_enhancement, "edge_enhancement", 0.0, 3.0)
         check_range(self.vignetting, "vignetting", 0.0, 0.9)
+        if isinstance(self.frame_averaging, bool) or not isinstance(self.frame_averaging, (int, np.integer)) \
+                or not 1 <= self.frame_averaging <= 16:
+            raise ParameterError("frame_averaging", self.frame_averaging, "a whole number of frames, 1 to 16")
         if self.window is not None:
             try:
                 low, high = (float(v) for v in self.window)
@@ -165,7 +172,7 @@ def field_mask(pixels: int, field_fraction: float, circular: bool) -> tuple[np.n
 def form_image(line_integrals: np.ndarray, quanta_per_pixel: float, *, field_fraction: float = 1.0,
                circular: bool = True, display: Display = Display(), detector: DetectorModel = DetectorModel(),
                rng: np.random.Generator | int | None = None, workspace: Workspace | None = None,
-               ) -> tuple[np.ndarray, tuple[float, float]]:
+               frames_averaged: int = 1) -> tuple[np.ndarray, tuple[float, float]]:
     """Turn line integrals into the displayed image.
 
     Parameters
@@ -184,6 +191,8 @@ def form_image(line_integrals: np.ndarray, quanta_per_pixel: float, *, field_fra
         Source of the noise (an int seeds a new generator); one 63-bit seed is drawn from it.
     workspace : Workspace, optional
         Scratch buffers to reuse between frames (the returned image is always a new array).
+    frames_averaged : int, default: 1
+        Frames of the same anatomy averaged into the image (noise / √frames).
 
     Returns
     -------
@@ -202,7 +211,10 @@ def form_image(line_integrals: np.ndarray, quanta_per_pixel: float, *, field_fra
     workspace = workspace or Workspace()
     shape = attenuation.shape
     signal, scratch, other = (workspace.buffer(name, shape) for name in ("signal", "scratch", "other"))
-    _chain.detected_signal(attenuation, quanta, seed, display.noise, signal)
+    if not 1 <= int(frames_averaged) <= 10_000:
+        raise ParameterError("frames_averaged", frames_averaged, "1 to 10,000 frames")
+    noise_scale = 1.0 / np.sqrt(int(frames_averaged)) if display.noise else 0.0
+    _chain.detected_signal(attenuation, quanta, seed, noise_scale, signal)
     if detector.blur_px > 0.0:
         _chain.separable_blur(signal, _gaussian_weights(detector.blur_px), scratch, other)
         signal, other = other, signal

@@ -225,3 +225,16 @@ def test_automatic_brightness_keeps_the_quanta_per_pixel_in_a_magnified_field(fl
     # The dose rate rises by about the area ratio (the field's area falls by as much: DAP about the same).
     ratio = small.dose.air_kerma_mgy / full.dose.air_kerma_mgy
     assert ratio == pytest.approx((230.0 / 150.0) ** 2, rel=0.25)
+
+
+def test_last_image_hold_averages_frames_of_a_run(fluoroscope, true_ap):
+    def noise(exposure, frames):
+        display = Display(window=(4.0, 7.0), marker=False, frame_averaging=frames)
+        a, b = (fluoroscope.shot(true_ap, exposure=exposure, display=display, rng=seed).image for seed in (1, 2))
+        return float(np.std(a[100:156, 100:156] - b[100:156, 100:156]))
+
+    run = Exposure("pulsed", 1.0)                 # 8 frames
+    assert noise(run, 4) == pytest.approx(noise(run, 1) / 2.0, rel=0.15)
+    assert noise(Exposure("single"), 4) == pytest.approx(noise(Exposure("single"), 1), rel=1e-6)  # one frame only
+    with pytest.raises(ParameterError, match="frame_averaging"):
+        Display(frame_averaging=0)
