@@ -360,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     fluoro.add_argument("--pulse-ms", type=float, default=8.0, help="pulse width, ms (default %(default)s)")
     fluoro.add_argument("--rate-hz", type=float, default=8.0, help="pulses per second (default %(default)s)")
     fluoro.add_argument("--abc", action="store_true",
-                        help="automatic brightness control sets the tube current (--ma is its starting point)")
+                        help="automatic brightness control sets the tube current (--ma is then ignored) and, if "
+                             "40 mA is not enough, raises the voltage from --kvp")
     fluoro.add_argument("--mode", choices=("single", "pulsed", "continuous"), default="single",
                         help="exposure mode (default %(default)s)")
     fluoro.add_argument("--duration-s", type=float, default=0.0, help="run length for pulsed/continuous, s")
