@@ -163,15 +163,18 @@ def lateral(side: str, isocenter_mm: object = (0.0, 0.0, 0.0)) -> CArmPose:
 def pose_from_beam(beam_direction: object, isocenter_mm: object = (0.0, 0.0, 0.0)) -> CArmPose:
     """The pose whose beam (source to detector) runs along ``beam_direction``.
 
-    The detector must be on the patient's back side of the axial plane's horizontal (beam with a
-    posterior component, or lateral); the angles are ``oblique = asin(b_x)`` and
-    ``tilt = atan2(b_z, b_y)``.
+    With ``b`` the unit beam, ``oblique = asin(b_x)`` and ``tilt = atan2(b_z, b_y)`` while the
+    beam has a posterior component (the usual case, detector over the back); a beam slightly
+    anterior of a lateral is reached by an orbit beyond 90° (up to 110°, like the Cios) and a
+    tilt within ±90°. A beam the C-arm cannot produce (detector under the table) is refused.
 
     Examples
     --------
     >>> pose = pose_from_beam([0.0, 0.766, -0.643])
     >>> round(pose.tilt_cranial_deg, 1)
     -40.0
+    >>> round(pose_from_beam([0.99, -0.141, 0.0]).oblique_left_deg, 1)
+    98.1
     """
     beam = check_points(beam_direction, "beam_direction")[0]
     length = float(np.linalg.norm(beam))
@@ -181,9 +184,13 @@ def pose_from_beam(beam_direction: object, isocenter_mm: object = (0.0, 0.0, 0.0
     oblique_deg = math.degrees(math.asin(float(np.clip(b[0], -1.0, 1.0))))
     tilt_deg = math.degrees(math.atan2(b[2], b[1])) if abs(b[0]) < 1.0 - 1e-12 else 0.0
     if abs(tilt_deg) > MAX_TILT_DEG:
+        # The same beam with the orbit past the lateral: cos(oblique) < 0 flips the tilt by 180°.
+        oblique_deg = math.copysign(180.0, oblique_deg or 1.0) - oblique_deg
+        tilt_deg = tilt_deg - math.copysign(180.0, tilt_deg)
+    if abs(oblique_deg) > MAX_OBLIQUE_DEG or abs(tilt_deg) > MAX_TILT_DEG:
         raise ParameterError("beam_direction", [round(float(v), 3) for v in b],
-                             "a beam towards the patient's back (positive y component): the detector "
-                             "cannot be under the table")
+                             f"a beam the C-arm can produce (orbit within ±{MAX_OBLIQUE_DEG:g}°, tilt within "
+                             f"±{MAX_TILT_DEG:g}°): the detector cannot be under the table")
     return CArmPose(oblique_deg, tilt_deg, tuple(check_points(isocenter_mm, "isocenter_mm")[0]))
 
 

@@ -58,7 +58,8 @@ def test_a_needle_down_the_beam_enters_caudal_and_advances_cranially():
     assert needle_direction[1] < 0 and needle_direction[2] > 0 and needle_direction[0] > 0  # medial from the right
 
 
-@pytest.mark.parametrize("beam", [[0.0, 1.0, 0.0], [0.3, 0.8, -0.5], [-0.6, 0.7, 0.2], [1.0, 0.0, 0.0]])
+@pytest.mark.parametrize("beam", [[0.0, 1.0, 0.0], [0.3, 0.8, -0.5], [-0.6, 0.7, 0.2], [1.0, 0.0, 0.0],
+                                  [0.95, -0.2, 0.1], [-0.95, -0.25, -0.1]])
 def test_pose_from_beam_round_trip(beam):
     pose = pose_from_beam(beam, (1.0, 2.0, 3.0))
     np.testing.assert_allclose(pose.beam_direction, np.asarray(beam) / np.linalg.norm(beam), atol=1e-12)
@@ -130,5 +131,7 @@ def test_bad_side_and_beam():
         oblique("up", 20.0)
     with pytest.raises(ParameterError, match="beam_direction"):
         pose_from_beam([0.0, -1.0, 0.0])   # detector under the table
+    with pytest.raises(ParameterError, match="beam_direction"):
+        pose_from_beam([0.5, -0.8, 0.0])   # past the lateral by more than 20°
     with pytest.raises(ParameterError, match="beam_direction"):
         pose_from_beam([0.0, 0.0, 0.0])
