@@ -93,7 +93,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                                  "dorsal_ramus", "medial_branch", "artery", "vein"),
                           title="Default patient: lateral view from the right"),
     ]
-    pictures.append(_demo_needle(scene, out / "needle_at_l4_medial_branch.png"))
+    picture, needle = _demo_needle(scene, out / "needle_at_l4_medial_branch.png")
+    pictures.append(picture)
+    pictures += _demo_fluoro(scene, needle, out)
     (out / "inventory.json").write_text(json.dumps(info, indent=1) + "\n")
     print("Pictures:")
     for picture in pictures:
@@ -102,7 +104,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_needle(scene, path: Path) -> Path:
+def _demo_needle(scene, path: Path) -> tuple[Path, object]:
     """Place an RF cannula by the textbook approach to the right L4 medial branch, print what the
     judge and the patient say, and picture it."""
     from simulator.approach import place_needle, textbook_approach
@@ -125,7 +127,87 @@ def _demo_needle(scene, path: Path) -> Path:
     print(f"  motor 2 Hz: {motor_test(scene, needle, 2.0).message}")
     return render_needle_at_target(scene, needle, target_id, path,
                                    title=f"{needle.model.description} at the right L5 SAP-TP junction: {report.verdict}, "
-                                         f"{report.active_to_target_mm:.1f} mm, {report.angle_deg:.0f}° to {target_id} (magenta)")
+                                         f"{report.active_to_target_mm:.1f} mm, {report.angle_deg:.0f}° to {target_id} (magenta)"), needle
+
+
+# -- fluoroscopy (issue 4) ----------------------------------------------------------------------
+FLUORO_VIEWS = ("ap", "oblique", "lateral", "custom")
+
+
+def _fluoro_pose(scene, args: argparse.Namespace, geometry):
+    """The C-arm pose a ``rhizosim fluoro`` view names: AP, oblique and lateral square the
+    superior endplate of ``--level``; custom takes the two angles as given."""
+    from simulator.fluoro import CArmPose, lateral, squared_endplate_pose
+
+    centre = tuple(scene.landmark(f"body_center_{args.level}"))
+    if args.view == "custom":
+        return CArmPose(args.oblique_left_deg, args.tilt_cranial_deg, centre)
+    if args.view == "lateral":
+        return lateral(args.side, centre)
+    return squared_endplate_pose(scene, args.level, oblique_side=args.side if args.view == "oblique" else None,
+                                 oblique_deg=args.angle_deg, geometry=geometry)
+
+
+def _cmd_fluoro(args: argparse.Namespace) -> int:
+    from simulator.fluoro import CArmGeometry, Display, DoseRecord, Exposure, Fluoroscope, Technique, record_exposure
+    from simulator.fluoro.summary import shot_summary
+    from simulator.report.fluoro_views import caption_for, save_shot
+    from simulator.scene import Scene
+
+    technique = Technique(kvp=args.kvp, tube_current_ma=args.ma, pulse_width_ms=args.pulse_ms, pulse_rate_hz=args.rate_hz)
+    exposure = Exposure(args.mode, args.duration_s, technique)
+    display = Display(invert=args.invert, edge_enhancement=args.edge_enhancement, frame_averaging=args.frame_averaging)
+    scene = Scene.load(args.anatomy)
+    if args.level not in scene.ids(kind="vertebra"):
+        from simulator.errors import ParameterError
+
+        raise ParameterError("--level", args.level, ", ".join(scene.ids(kind="vertebra")))
+    geometry = CArmGeometry(pixels=args.pixels)
+    pose = _fluoro_pose(scene, args, geometry)
+    fluoroscope = Fluoroscope.from_scene(scene, geometry)
+    shot = fluoroscope.shot(pose, exposure=exposure, display=display, rng=args.seed, automatic_brightness=args.abc)
+    record = record_exposure(DoseRecord(), shot.exposure, fluoroscope.geometry)
+    if args.out:
+        save_shot(shot, args.out, caption=caption_for(shot) if args.caption else None)
+    if args.json:
+        print(json.dumps(shot_summary(shot, scene.landmarks_mm, record), indent=1))
+    else:
+        print(f"{pose.describe()}: beam {np.round(pose.beam_direction, 3).tolist()}, isocentre "
+              f"{np.round(pose.isocenter_mm, 1).tolist()} mm; {record.to_dict()}" + (f"; saved {args.out}" if args.out else ""))
+    return 0
+
+
+def _demo_fluoro(scene, needle, out: Path) -> list[Path]:
+    """Fluoroscopy shots of the demo needle's level: true AP, ipsilateral oblique (Scotty dog),
+    lateral, and the trajectory view down the needle, each a 1 s pulsed run under automatic
+    brightness control, its last-image hold averaging 4 frames; prints the session's dose."""
+    from simulator.fluoro import (Display, DoseRecord, Exposure, Fluoroscope, lateral, pose_from_beam, record_exposure,
+                                  squared_endplate_pose)
+    from simulator.report.fluoro_views import caption_for, save_shot
+
+    start = time.perf_counter()
+    fluoroscope = Fluoroscope.from_scene(scene)
+    prepared = time.perf_counter() - start
+    iso = scene.landmark("body_center_L5")
+    between = 0.5 * (iso + scene.landmark("body_center_L4"))  # the L4 and L5 "Scotty dogs" both in the field
+    views = [
+        ("fluoro_ap_L5.png", squared_endplate_pose(scene, "L5", isocenter_mm=iso), [needle], "true AP of L5, needle"),
+        ("fluoro_oblique_right_L5.png", squared_endplate_pose(scene, "L5", oblique_side="right", oblique_deg=35.0,
+                                                              isocenter_mm=between), [], "ipsilateral oblique: Scotty dogs"),
+        ("fluoro_lateral_L5.png", lateral("right", iso), [needle], "lateral, needle"),
+        ("fluoro_trajectory_L5.png", pose_from_beam(-needle.direction, needle.tip_mm), [needle],
+         "trajectory view down the needle"),
+    ]
+    record, pictures = DoseRecord(), []
+    for name, pose, needles, note in views:
+        exposure = Exposure("pulsed", 1.0)
+        shot = fluoroscope.shot(pose, needles=needles, exposure=exposure, rng=len(pictures), automatic_brightness=True,
+                                display=Display(frame_averaging=4))
+        record = record_exposure(record, shot.exposure, fluoroscope.geometry)
+        pictures.append(save_shot(shot, out / name, caption=caption_for(shot, note)))
+    print(f"Fluoroscopy: prepared in {prepared:.2f} s; {record.shots} runs of 1 s pulsed (automatic brightness), "
+          f"{record.fluoro_time_s:.0f} s, {record.air_kerma_mgy:.1f} mGy, {record.dap_gy_cm2:.3f} Gy·cm²")
+    return pictures
 
 
 def _needle_report(scene, needle, events, target_id: str) -> dict:
@@ -351,6 +433,40 @@ def build_parser() -> argparse.ArgumentParser:
     needle.add_argument("--json", action="store_true", help="machine-readable output")
     needle.add_argument("--anatomy", default=None, help="anatomy folder (default: the default patient)")
     needle.set_defaults(handler=_cmd_needle)
+
+    fluoro = commands.add_parser("fluoro", help="render a fluoroscopy shot of a patient")
+    fluoro.add_argument("--view", choices=FLUORO_VIEWS, default="ap",
+                        help="ap and oblique square the superior endplate of --level, lateral is a plain lateral; custom takes "
+                             "--oblique-left-deg and --tilt-cranial-deg (default %(default)s)")
+    fluoro.add_argument("--level", default="L4", help="vertebra to centre and square (default %(default)s)")
+    fluoro.add_argument("--side", choices=("left", "right"), default="right",
+                        help="side the detector turns to for oblique and lateral (default %(default)s)")
+    fluoro.add_argument("--angle-deg", type=float, default=25.0, help="oblique angle, degrees (default %(default)s)")
+    fluoro.add_argument("--oblique-left-deg", type=float, default=0.0,
+                        help="custom view: detector towards the patient's left (+) or right (-), degrees")
+    fluoro.add_argument("--tilt-cranial-deg", type=float, default=0.0,
+                        help="custom view: detector towards the head (+) or feet (-), degrees")
+    fluoro.add_argument("--pixels", type=int, default=512, help="image size, pixels per side (default %(default)s)")
+    fluoro.add_argument("--kvp", type=float, default=90.0, help="tube voltage, kV (default %(default)s)")
+    fluoro.add_argument("--ma", type=float, default=20.0, help="tube current, mA (default %(default)s)")
+    fluoro.add_argument("--pulse-ms", type=float, default=8.0, help="pulse width, ms (default %(default)s)")
+    fluoro.add_argument("--rate-hz", type=float, default=8.0, help="pulses per second (default %(default)s)")
+    fluoro.add_argument("--abc", action="store_true",
+                        help="automatic brightness control sets the tube current (--ma is then ignored) and, if "
+                             "40 mA is not enough, raises the voltage from --kvp")
+    fluoro.add_argument("--mode", choices=("single", "pulsed", "continuous"), default="single",
+                        help="exposure mode (default %(default)s)")
+    fluoro.add_argument("--duration-s", type=float, default=0.0, help="run length for pulsed/continuous, s")
+    fluoro.add_argument("--invert", action="store_true", help="radiopaque bright instead of dark")
+    fluoro.add_argument("--edge-enhancement", type=float, default=1.0, help="unsharp-mask gain, 0 to 3 (default %(default)s)")
+    fluoro.add_argument("--frame-averaging", type=int, default=1,
+                        help="frames of a run averaged in the last-image hold, 1 to 16 (default %(default)s)")
+    fluoro.add_argument("--seed", type=int, default=0, help="noise seed (default %(default)s)")
+    fluoro.add_argument("--out", default=None, help="PNG file to write")
+    fluoro.add_argument("--caption", action="store_true", help="add a caption strip (pose, technique, dose)")
+    fluoro.add_argument("--json", action="store_true", help="print pose, landmark pixels and dose as JSON")
+    fluoro.add_argument("--anatomy", default=None, help="anatomy folder (default: the default patient)")
+    fluoro.set_defaults(handler=_cmd_fluoro)
     return parser
 
 

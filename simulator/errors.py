@@ -16,6 +16,7 @@ __all__ = [
     "AssetError",
     "UnknownStructureError",
     "FileFormatError",
+    "CollisionError",
 ]
 
 
@@ -118,3 +119,25 @@ class FileFormatError(SimulatorError, ValueError):
         if allowed:
             message += f"; allowed: {allowed}"
         super().__init__(message)
+
+
+class CollisionError(SimulatorError, ValueError):
+    """A C-arm pose the machine cannot take: a housing would pass through the table.
+
+    Parameters
+    ----------
+    pose : str
+        The pose, in clinical words ("caudal 75°").
+    part : str
+        What collides ("X-ray tube housing").
+    depth_mm : float
+        How far the part would be inside the table, mm.
+    """
+
+    def __init__(self, pose: str, part: str, depth_mm: float) -> None:
+        self.pose = pose
+        self.part = part
+        self.depth_mm = depth_mm
+        super().__init__(f"pose {pose} is not reachable: the {part} would be {depth_mm:.0f} mm inside the table "
+                         "(allowed: poses whose tube and detector clear the table; tilt or turn less, or move the "
+                         "isocentre)")

@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-CORE = ("simulator.scene", "simulator.anatomy", "simulator.anatomy.assets", "simulator.cli")
+CORE = ("simulator.scene", "simulator.anatomy", "simulator.anatomy.assets", "simulator.cli", "simulator.fluoro",
+        "simulator.fluoro.reference")
 
 _PROBE = """
 import importlib.abc, json, sys
