@@ -269,10 +269,15 @@ def entry_towards(scene: Scene, target_mm: object, direction: object) -> np.ndar
 
 def insert(scene: Scene, device_id: str, entry_mm: object, direction: object, label: str = "needle 1"
            ) -> tuple[Needle, list[NeedleEvent]]:
-    """Put the tip of a new needle on the skin at the point nearest ``entry_mm``, aimed along
-    ``direction`` (it must point into the body)."""
+    """Put the tip of a new needle on the skin near ``entry_mm``, aimed along ``direction`` (it
+    must point into the body).
+
+    The entry moves along the needle's line onto the skin, so the needle still points where it
+    was aimed (onto the nearest skin point instead if the line runs along the skin).
+    """
     model = device(device_id)
-    skin = _snap_to_skin(scene, check_points(entry_mm, "entry_mm")[0])
+    point = check_points(entry_mm, "entry_mm")[0]
+    skin = _snap_to_skin(scene, point, _unit(direction))
     unit = _inward_direction(scene, skin, direction)
     needle = Needle(label, model, skin, unit)
     return needle, [NeedleEvent("skin_entry", f"{label} ({model.description}) on the skin", "skin", 0.0)]
@@ -372,13 +377,22 @@ def rotate(scene: Scene, needle: Needle, by_deg: float) -> tuple[Needle, list[Ne
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def _snap_to_skin(scene: Scene, point: np.ndarray) -> np.ndarray:
-    """The point of the skin surface (body envelope, level 0) nearest ``point``."""
+def _snap_to_skin(scene: Scene, point: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """Where the line through ``point`` along ``direction`` enters the skin (body envelope,
+    level 0) near ``point``; the skin point nearest ``point`` if the line does not meet it there."""
     offset = float(scene.signed_distance("body", point[None])[0])
     if abs(offset) > MAX_ENTRY_OFFSET_MM:
         raise ParameterError("entry_mm", point.round(1).tolist(),
                              f"a point within {MAX_ENTRY_OFFSET_MM:g} mm of the skin surface (this one is {offset:+.1f} mm "
                              "from it; negative is inside)")
+    reach = 3.0 * MAX_ENTRY_OFFSET_MM
+    start = point - reach * direction
+    entries = [c.entry_mm for c in scene.segment_crossings(start, point + reach * direction, include_body=True)
+               if c.kind == "body" and not c.starts_inside]
+    if entries:
+        nearest = min(entries, key=lambda depth: abs(depth - reach))
+        if abs(nearest - reach) <= reach:
+            return start + nearest * direction
     p = point.copy()
     for _ in range(5):
         d = float(scene.signed_distance("body", p[None])[0])
@@ -391,12 +405,16 @@ def _outward(scene: Scene, point: np.ndarray) -> np.ndarray:
     return outward_normal(lambda p: scene.signed_distance("body", p), point[None], step=0.25)[0]
 
 
-def _inward_direction(scene: Scene, skin_point: np.ndarray, direction: object) -> np.ndarray:
+def _unit(direction: object) -> np.ndarray:
     vector = check_points(direction, "direction")[0]
     length = float(np.linalg.norm(vector))
     if length == 0.0:
         raise ParameterError("direction", direction, "a non-zero vector")
-    unit = vector / length
+    return vector / length
+
+
+def _inward_direction(scene: Scene, skin_point: np.ndarray, direction: object) -> np.ndarray:
+    unit = _unit(direction)
     if unit @ _outward(scene, skin_point) > -0.1:
         raise ParameterError("direction", direction, "a direction into the body (this one runs along or out of the skin)")
     return unit

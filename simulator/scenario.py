@@ -50,7 +50,8 @@ from simulator.devices import CATALOGUE
 from simulator.errors import FileFormatError, ParameterError
 from simulator.rubric import CRITERIA, DEFAULT_WEIGHTS, REQUIRED_BY_DEFAULT
 
-__all__ = ["Scenario", "load_scenario", "library_folder", "library", "json_schema", "SCHEMA_VERSION", "MODALITY_DEVICES"]
+__all__ = ["Scenario", "load_scenario", "scenario_from_text", "find_scenario", "library_folder", "library", "json_schema",
+           "read_text", "parse_toml", "SCHEMA_VERSION", "MODALITY_DEVICES"]
 
 SCHEMA_VERSION = 1
 #: Largest scenario file read (bytes): anything bigger is not a scenario.
@@ -59,6 +60,8 @@ MAX_FILE_BYTES = 1_000_000
 MODALITY_DEVICES: dict[str, tuple[str, ...]] = {"rf": ("rf_cannula",), "cryo": ("cryoprobe",),
                                                 "chemical": ("injection_needle", "rf_cannula")}
 _TARGET_PATTERN = r"(medial_branch_L[1-4]|dorsal_ramus_L5)_(left|right)"
+_LANDMARK_PATTERN = (r"body_center_(L[1-5]|sacrum)|(superior|inferior)_endplate_L[1-5]|superior_endplate_S1|spinous_tip_L[1-5]|"
+                     r"pedicle_L[1-5]_(left|right)|sap_tp_junction_L[2-5]_(left|right)|ala_sap_groove_(left|right)")
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 
@@ -130,17 +133,35 @@ class Procedure(_Model):
     """What is to be done: the nerves, the modality, the equipment and its allowed settings."""
 
     modality: Literal["rf", "cryo", "chemical"]
-    targets: Annotated[list[Annotated[str, Field(pattern=f"^{_TARGET_PATTERN}$")]], Field(min_length=1, max_length=6)]
+    targets: Annotated[list[str], Field(min_length=1, max_length=6)]
     devices: Annotated[list[str], Field(max_length=60)] = []
     #: Allowed lesion settings by name (e.g. ``set_temperature_c = {min = 60, max = 90}``).
-    allowed: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")], Range] = {}
+    allowed: dict[str, Range] = {}
+    #: Agents a chemical neurolysis may use (empty: any).
+    agents: list[Literal["ethanol", "phenol"]] = []
 
     @field_validator("targets")
     @classmethod
-    def _distinct(cls, targets: list[str]) -> list[str]:
+    def _known_and_distinct(cls, targets: list[str]) -> list[str]:
+        for target in targets:
+            if not isinstance(target, str) or not re.fullmatch(_TARGET_PATTERN, target):
+                raise ValueError(f"unknown target {target!r}; a target is medial_branch_<L1..L4>_<left|right> or "
+                                 "dorsal_ramus_L5_<left|right>")
         if len(set(targets)) != len(targets):
             raise ValueError("each target nerve at most once")
         return targets
+
+    @model_validator(mode="after")
+    def _allowed_settings_exist(self) -> "Procedure":
+        from simulator.lesions import ALLOWED_KEYS
+
+        for key in self.allowed:
+            if key not in ALLOWED_KEYS[self.modality]:
+                raise ValueError(f"{key!r} is not a {self.modality} setting a scenario can limit; known: "
+                                 + ", ".join(ALLOWED_KEYS[self.modality]))
+        if self.agents and self.modality != "chemical":
+            raise ValueError("agents are for a chemical neurolysis only")
+        return self
 
     @model_validator(mode="after")
     def _devices_fit_the_modality(self) -> "Procedure":
@@ -163,7 +184,16 @@ class CArmStart(_Model):
 
     oblique_left_deg: Annotated[float, Field(ge=-110.0, le=110.0)] = 0.0
     tilt_cranial_deg: Annotated[float, Field(ge=-45.0, le=45.0)] = 0.0
-    isocenter_landmark: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")] = "body_center_L4"
+    isocenter_landmark: str = "body_center_L4"
+
+    @field_validator("isocenter_landmark")
+    @classmethod
+    def _landmark(cls, value: str) -> str:
+        if not re.fullmatch(_LANDMARK_PATTERN, value):
+            raise ValueError(f"unknown landmark {value!r}; a landmark is body_center_<L1..L5|sacrum>, "
+                             "superior_endplate_<L1..L5|S1>, pedicle_<L1..L5>_<side>, sap_tp_junction_<L2..L5>_<side> or "
+                             "ala_sap_groove_<side>")
+        return value
 
 
 class Limits(_Model):
@@ -195,8 +225,8 @@ def _default_criteria() -> list[Criterion]:
 
 
 class Scoring(_Model):
-    """The rubric: criteria with weights, the pass mark (points out of the weights' sum), and the
-    criteria that must pass whatever the total."""
+    """The rubric: criteria with weights, the pass mark (percent of the points of the criteria
+    that apply to the session), and the criteria that must pass whatever the total."""
 
     pass_mark: Annotated[float, Field(ge=0.0, le=100.0)] = 70.0
     criteria: Annotated[list[Criterion], Field(min_length=1, max_length=len(CRITERIA))] = Field(default_factory=_default_criteria)
@@ -210,11 +240,8 @@ class Scoring(_Model):
         for required in self.required:
             if required not in ids:
                 raise ValueError(f"required criterion {required!r} is not in the rubric's criteria")
-        total = sum(c.weight for c in self.criteria)
-        if total <= 0.0:
+        if sum(c.weight for c in self.criteria) <= 0.0:
             raise ValueError("the criteria's weights must sum to more than 0")
-        if self.pass_mark > total:
-            raise ValueError(f"pass mark {self.pass_mark:g} is above the weights' sum {total:g}")
         return self
 
 
@@ -232,6 +259,12 @@ class Scenario(_Model):
     # Where the file was read from and the SHA-256 of its bytes (set by :func:`load_scenario`).
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str | None = PrivateAttr(default=None)
+    _text: str | None = PrivateAttr(default=None)
+
+    @property
+    def text(self) -> str | None:
+        """The file's text (a session embeds it, so it can be scored when the library changes)."""
+        return self._text
 
     @property
     def path(self) -> Path | None:
@@ -270,8 +303,8 @@ def _first_error(error: pydantic.ValidationError) -> tuple[str, str]:
     return where, message + (f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else "")
 
 
-def read_toml(path: str | Path, what: str) -> tuple[dict, bytes]:
-    """Read a TOML file (at most :data:`MAX_FILE_BYTES`), raising :class:`FileFormatError` on any problem."""
+def read_text(path: str | Path, what: str) -> str:
+    """Read a UTF-8 text file (at most :data:`MAX_FILE_BYTES`), raising :class:`FileFormatError` on any problem."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -285,23 +318,41 @@ def read_toml(path: str | Path, what: str) -> tuple[dict, bytes]:
     except OSError as error:
         raise FileFormatError(path, f"cannot read it ({error.strerror})") from None
     try:
-        return tomllib.loads(data.decode("utf-8")), data
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise FileFormatError(path, "is not UTF-8 text") from None
+
+
+def parse_toml(text: str, source: str | Path, what: str) -> dict:
+    """Parse TOML text, raising :class:`FileFormatError` naming ``source`` (with the line)."""
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise FileFormatError(path, f"is not valid TOML: {error}") from None
+        raise FileFormatError(source, f"is not valid TOML: {error}") from None
+    except RecursionError:
+        raise FileFormatError(source, f"is nested too deeply for a {what} file") from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; a :class:`FileFormatError` names what is wrong."""
+def scenario_from_text(text: str, path: str | Path) -> Scenario:
+    """Validate a scenario's TOML ``text`` (read from ``path``: names it in errors, places the
+    patient's folder)."""
     path = Path(path)
-    values, data = read_toml(path, "scenario")
+    values = parse_toml(text, path, "scenario")
     try:
         scenario = Scenario.model_validate(values)
     except pydantic.ValidationError as error:
         where, problem = _first_error(error)
         raise FileFormatError(path, problem, where) from None
-    scenario._path, scenario._sha256 = path, hashlib.sha256(data).hexdigest()
+    scenario._path, scenario._sha256 = path, hashlib.sha256(text.encode("utf-8")).hexdigest()
+    scenario._text = text
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; a :class:`FileFormatError` names what is wrong."""
+    path = Path(path)
+    text = read_text(path, "scenario")
+    scenario = scenario_from_text(text, path)
     folder = scenario.patient_folder()
     if folder is not None:
         base = path.parent.resolve()
