@@ -15,6 +15,7 @@ __all__ = [
     "ParameterError",
     "AssetError",
     "UnknownStructureError",
+    "SimulationCancelled",
 ]
 
 
@@ -91,3 +92,20 @@ class UnknownStructureError(SimulatorError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.message
+
+
+class SimulationCancelled(SimulatorError):
+    """A long computation (an ablation model) was cancelled by its progress callback.
+
+    Parameters
+    ----------
+    what : str
+        What was running (``"rf lesion"``).
+    fraction : float
+        How far it had got, 0 to 1.
+    """
+
+    def __init__(self, what: str, fraction: float) -> None:
+        self.what = what
+        self.fraction = fraction
+        super().__init__(f"{what} cancelled at {100.0 * fraction:.0f} %")
