@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-CORE = ("simulator.scene", "simulator.anatomy", "simulator.anatomy.assets", "simulator.cli")
+CORE = ("simulator.scene", "simulator.anatomy", "simulator.anatomy.assets", "simulator.cli", "simulator.ablation")
 
 _PROBE = """
 import importlib.abc, json, sys

@@ -27,7 +27,7 @@ import numpy as np
 from simulator._validation import check_points, check_range
 from simulator.errors import ParameterError
 
-__all__ = ["LesionGrid", "needle_grid", "MAX_NODES"]
+__all__ = ["LesionGrid", "needle_grid", "diffusion_length_mm", "MAX_NODES"]
 
 #: Largest grid an ablation model builds (nodes): about 0.5 GB of working arrays.
 MAX_NODES = 6_000_000
@@ -160,3 +160,12 @@ def needle_grid(start_mm: object, tip_mm: object, *, margin_mm: float, spacing_m
                              f"margin (this one gives {nodes:,}); use a coarser spacing")
     origin = tip - axes @ np.array([half * h, half * h, proximal * h])
     return LesionGrid(origin, axes, h, shape, (half, half), proximal)
+
+
+def diffusion_length_mm(diffusivity_m2_s: float, time_s: float) -> float:
+    """√(4 D t) in mm: how far heat or an agent spreads in ``time_s`` (ablation.md §4, §6).
+
+    >>> round(diffusion_length_mm(1.33e-7, 90.0), 1)     # muscle, 90 s: ablation.md gives 6.9 mm
+    6.9
+    """
+    return 1e3 * float(np.sqrt(4.0 * diffusivity_m2_s * time_s))

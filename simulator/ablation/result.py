@@ -29,11 +29,12 @@ from simulator.ablation.grid import LesionGrid
 from simulator.ablation.measure import LesionSize, lesion_size
 from simulator.ablation.medium import Site, TissueBlock
 from simulator.ablation.probe import ProbeShape
+from simulator.ablation.solver import Run
 from simulator.mesh import TriangleMesh
 from simulator.scene import Scene
 
 __all__ = ["LesionResult", "Zone", "TimeCourse", "build_result", "nerve_coverage", "damaged_volumes",
-           "NERVE_SAMPLE_MM"]
+           "watch_points", "run_time_course", "NERVE_SAMPLE_MM"]
 
 #: Step along a nerve's centreline when measuring how much of it lies in the lesion (mm).
 NERVE_SAMPLE_MM = 0.1
@@ -264,6 +265,28 @@ def damaged_volumes(scene: Scene, grid: LesionGrid, mask: np.ndarray) -> dict[st
         if count:
             volumes[structure_id] = count * grid.voxel_volume_mm3
     return dict(sorted(volumes.items(), key=lambda item: -item[1]))
+
+
+def watch_points(grid: LesionGrid, probe: ProbeShape, extra_mm: object, unit: str) -> tuple[list[str], np.ndarray]:
+    """Names and patient positions (mm) of the points whose values a model records: 1 mm beyond
+    the tip on the axis, 2 mm from the probe's surface beside the middle of its active tip, and
+    the caller's points (``point_0`` ...); ``unit`` ends every name (``"c"``, ``"pct"``)."""
+    axis, across = grid.axes[:, 2], grid.axes[:, 0]
+    tip = grid.patient_from_index([[grid.axis_index[0], grid.axis_index[1], grid.tip_index]])[0]
+    middle = tip - 0.5 * probe.active_mm * axis
+    extra = np.zeros((0, 3)) if extra_mm is None else np.asarray(extra_mm, dtype=float).reshape(-1, 3)
+    names = [f"beyond_tip_1mm_{unit}", f"lateral_2mm_{unit}"] + [f"point_{i}_{unit}" for i in range(len(extra))]
+    return names, np.vstack([tip + axis, middle + (probe.radius_mm + 2.0) * across, extra])
+
+
+def run_time_course(run: Run, body_name: str | None, point_names: list[str], unit: str) -> TimeCourse:
+    """The records of a run as a :class:`TimeCourse`: the probe's value and power (W) when there
+    is a probe (``body_name``), then the watched points, all in ``unit`` but the power."""
+    series: dict[str, np.ndarray] = {}
+    if body_name is not None:
+        series = {body_name: run.body_value, "power_w": run.body_power_w}
+    series.update({name: run.probes[:, i] for i, name in enumerate(point_names)})
+    return TimeCourse(run.time_s, series, {name: ("W" if name == "power_w" else unit) for name in series})
 
 
 def site_name(site: Site) -> str:

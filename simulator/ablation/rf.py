@@ -34,12 +34,12 @@ import numpy as np
 
 from simulator._validation import check_range
 from simulator.ablation.damage import DAMAGE_FLOOR_C, DEFAULT_DAMAGE_MODEL, arrhenius_set
-from simulator.ablation.grid import needle_grid
+from simulator.ablation.grid import diffusion_length_mm, needle_grid
 from simulator.ablation.medium import Site, tissue_map
 from simulator.ablation.probe import probe_body, probe_shape
-from simulator.ablation.result import LesionResult, TimeCourse, build_result
-from simulator.ablation.solver import ArrheniusDose, Phase, Run, simulate
-from simulator.ablation.thermal import heat_medium
+from simulator.ablation.result import LesionResult, build_result, run_time_course, watch_points
+from simulator.ablation.solver import ArrheniusDose, Phase, simulate
+from simulator.ablation.thermal import HEAT_REACH_DIFFUSIVITY_M2_S, heat_medium
 from simulator.errors import ParameterError
 from simulator.needle import Needle
 
@@ -162,25 +162,17 @@ def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: f
     h = check_range(spacing_mm, "spacing_mm", 0.1, 1.0, "mm")
     shape = probe_shape(needle, "rf_cannula")
     start, tip = needle.active_segment_mm
-    tissues_probe = 1.45e-7  # largest tissue diffusivity (CSF), m²/s: the heat's reach
-    margin = _MARGIN_EXTRA_MM + 1e3 * np.sqrt(4.0 * tissues_probe * settings.heating_s)
+    margin = _MARGIN_EXTRA_MM + diffusion_length_mm(HEAT_REACH_DIFFUSIVITY_M2_S, settings.heating_s)
     grid = needle_grid(start, tip, margin_mm=margin, spacing_mm=h)
     tissues = tissue_map(site, grid)
     medium = heat_medium(tissues)
     body = probe_body(grid, shape)
     damage = arrhenius_set(settings.damage_model)
-    axis = grid.axes[:, 2]
-    across = grid.axes[:, 0]
-    named = {
-        "beyond_tip_1mm_c": tip + 1.0 * axis,
-        "lateral_2mm_c": 0.5 * (start + tip) + (shape.radius_mm + 2.0) * across,
-    }
-    extra = np.zeros((0, 3)) if probe_points_mm is None else np.asarray(probe_points_mm, dtype=float).reshape(-1, 3)
-    points = np.vstack([np.array(list(named.values())), extra])
+    names, points = watch_points(grid, shape, probe_points_mm, "c")
     run = simulate(grid, medium, body, tissues.baseline_c, settings.phases(),
                    dose=ArrheniusDose(damage.ln_a, damage.ea_over_r_k, DAMAGE_FLOOR_C), probes_mm=points,
                    progress=progress, what="rf lesion")
-    course = _time_course(run, list(named) + [f"point_{i}_c" for i in range(len(extra))])
+    course = run_time_course(run, "electrode_c", names, "°C")
     omega = run.dose
     return build_result(
         modality="rf", settings=settings, site=site, grid=grid, probe=shape,
@@ -191,9 +183,3 @@ def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: f
         fields={"peak_temperature_c": run.peak, "damage_omega": omega, "final_temperature_c": run.final},
         time_course=course, target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started)
 
-
-def _time_course(run: Run, names: list[str]) -> TimeCourse:
-    series = {"electrode_c": run.body_value, "power_w": run.body_power_w}
-    series.update({name: run.probes[:, i] for i, name in enumerate(names)})
-    units = {name: ("W" if name == "power_w" else "°C") for name in series}
-    return TimeCourse(run.time_s, series, units)

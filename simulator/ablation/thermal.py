@@ -28,11 +28,14 @@ from simulator.ablation.solver import Medium
 from simulator.scene import OUTSIDE
 from simulator.tissues import TISSUES
 
-__all__ = ["heat_medium", "BLOOD_DENSITY_KG_M3", "BLOOD_SPECIFIC_HEAT_J_KG_K", "volumetric_heat_capacity"]
+__all__ = ["heat_medium", "HEAT_REACH_DIFFUSIVITY_M2_S", "BLOOD_DENSITY_KG_M3", "BLOOD_SPECIFIC_HEAT_J_KG_K", "volumetric_heat_capacity"]
 
 #: Blood (ablation.md §1, IT'IS V4.2).
 BLOOD_DENSITY_KG_M3 = 1049.75
 BLOOD_SPECIFIC_HEAT_J_KG_K = 3617.0
+#: The largest unfrozen tissue diffusivity k/(ρc) of the table (CSF, 1.43e-7 m²/s), rounded up:
+#: it sets how far a model's grid must reach.
+HEAT_REACH_DIFFUSIVITY_M2_S = 1.45e-7
 
 
 def volumetric_heat_capacity(tissue_id: str) -> float:
