@@ -17,6 +17,7 @@ __all__ = [
     "UnknownStructureError",
     "FileFormatError",
     "CollisionError",
+    "SimulationCancelled",
 ]
 
 
@@ -141,3 +142,20 @@ class CollisionError(SimulatorError, ValueError):
         super().__init__(f"pose {pose} is not reachable: the {part} would be {depth_mm:.0f} mm inside the table "
                          "(allowed: poses whose tube and detector clear the table; tilt or turn less, or move the "
                          "isocentre)")
+
+
+class SimulationCancelled(SimulatorError):
+    """A long computation (an ablation model) was cancelled by its progress callback.
+
+    Parameters
+    ----------
+    what : str
+        What was running (``"rf lesion"``).
+    fraction : float
+        How far it had got, 0 to 1.
+    """
+
+    def __init__(self, what: str, fraction: float) -> None:
+        self.what = what
+        self.fraction = fraction
+        super().__init__(f"{what} cancelled at {100.0 * fraction:.0f} %")

@@ -13,7 +13,8 @@ import sys
 import pytest
 
 CORE = ("simulator.scene", "simulator.anatomy", "simulator.anatomy.assets", "simulator.cli", "simulator.fluoro",
-        "simulator.fluoro.reference")
+        "simulator.fluoro.reference", "simulator.ablation", "simulator.scenario", "simulator.session", "simulator.plan",
+        "simulator.scoring", "simulator.procedure", "simulator.lesions")
 
 _PROBE = """
 import importlib.abc, json, sys
