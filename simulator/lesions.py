@@ -103,12 +103,15 @@ def _nearest_target(scene, targets: list[str], needle: Needle) -> str:
     return min(targets, key=lambda t: float(scene.signed_distance(t, points).min()))
 
 
-def _tip_curve(result) -> list[list[float]]:
+def _time_course(result) -> dict:
+    """The lesion's temperature or concentration curves, at most :data:`TIME_COURSE_POINTS`
+    samples (``None`` where a curve is undefined, e.g. the electrode once the generator is off)."""
     course = result.time_course
-    name = "tip" if "tip" in course.series else next(iter(course.series))
-    t, v = np.asarray(course.time_s, float), np.asarray(course.series[name], float)
+    t = np.asarray(course.time_s, float)
     keep = np.unique(np.linspace(0, len(t) - 1, min(len(t), TIME_COURSE_POINTS)).round().astype(int))
-    return [[float(t[i]), float(v[i])] for i in keep]
+    series = {name: [None if not np.isfinite(v) else float(v) for v in np.asarray(values, float)[keep]]
+              for name, values in course.series.items()}
+    return {"time_s": [float(v) for v in t[keep]], "series": series, "units": dict(course.units)}
 
 
 def lesion_facts(context, state, needle: Needle, settings: dict, t_s: float) -> dict:
@@ -150,7 +153,7 @@ def lesion_facts(context, state, needle: Needle, settings: dict, t_s: float) -> 
         "targets": judged,
         "critical_damage_mm3": {sid: float(result.damaged_mm3[sid]) for sid in result.critical_ids},
         "sensory_ok": sensory_ok, "motor_ok": motor_ok, "anaesthetic_ml": float(anaesthetic),
-        "tip_curve": _tip_curve(result), "report": result.report,
+        "time_course": _time_course(result), "report": result.report,
     }
 
 
