@@ -1,4 +1,5 @@
-"""Command line: ``rhizosim demo``, ``rhizosim anatomy build|info|compare-real``, ``rhizosim needle``.
+"""Command line: ``rhizosim demo``, ``rhizosim anatomy build|info|compare-real``, ``rhizosim needle``,
+``rhizosim fluoro``, ``rhizosim lesion``, ``rhizosim run``, ``rhizosim score``, ``rhizosim scenario``.
 
 A thin layer over the core: it parses arguments, calls the core, prints results. Any
 :class:`~simulator.errors.SimulatorError` is printed as one line and the exit code is 2,
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -73,6 +75,10 @@ def _print_inventory(info: dict, source: str) -> None:
         print(f"    {name:28s} {depth:6.1f}")
 
 
+#: The scenario whose textbook plan the demo runs.
+DEMO_SCENARIO = "l4_medial_branch_right_rf"
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from simulator.report.anatomy_views import render_structures
     from simulator.scene import Scene
@@ -101,7 +107,36 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for picture in pictures:
         print(f"  {picture}")
     print(f"  {out / 'inventory.json'}")
+    if args.anatomy is None:
+        _demo_procedure(scene, out)
     return 0
+
+
+def _demo_procedure(scene, out: Path) -> None:
+    """The headless demo procedure: the default scenario's textbook plan, recorded, scored and
+    reported. The demo replaces its own previous session (a real session is never overwritten)."""
+    import shutil
+
+    from simulator.plan import load_plan, run_plan
+    from simulator.scenario import library_folder
+    from simulator.scoring import score
+    from simulator.session import load_session
+
+    plan_path = library_folder() / "plans" / f"{DEMO_SCENARIO}.toml"
+    session_path = out / "demo_session.jsonl"
+    for old in (session_path, session_path.with_suffix(".score.json"), session_path.with_suffix(".report.html")):
+        old.unlink(missing_ok=True)
+    shutil.rmtree(out / "demo_session.report_files", ignore_errors=True)
+    start = time.perf_counter()
+    run_plan(load_plan(plan_path), session_path)
+    loaded = load_session(session_path)
+    report = score(loaded.scenario, loaded.state)
+    print(f"Procedure: {plan_path.relative_to(library_folder().parent)} ({len(loaded.records)} actions, "
+          f"{loaded.state.time_s / 60:.1f} min of procedure) run headless in {time.perf_counter() - start:.1f} s")
+    _print_score(report, loaded.scenario.meta.title)
+    for name, path in _score_outputs(loaded, report, session_path, html=True, scene=scene).items():
+        print(f"  {name}: {path}")
+    print(f"  session: {session_path}")
 
 
 def _demo_needle(scene, path: Path) -> tuple[Path, object]:
@@ -295,6 +330,197 @@ def _cmd_needle(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- procedures: scenarios, plans, sessions, scores (issue 6) ----------------------------------------------------
+def _free_path(path: Path) -> Path:
+    """``path``, or ``name-2``, ``name-3`` … if it exists (a session is never overwritten)."""
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
+
+
+def _score_outputs(loaded, report, session_path: Path, *, html: bool, scene=None) -> dict:
+    """Write ``<session>.score.json`` and, if asked, the HTML report; return their paths."""
+    outputs = {"score": str(session_path.with_suffix(".score.json"))}
+    Path(outputs["score"]).write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+    if html:
+        from simulator.report.session_report import write_report
+        from simulator.session import scene_for
+
+        outputs["report"] = str(write_report(loaded, report, scene or scene_for(loaded.scenario),
+                                             session_path.with_suffix(".report.html")))
+    return outputs
+
+
+def _print_score(report, title: str) -> None:
+    verdict = "PASS" if report.passed else "FAIL"
+    print(f"{title}: {verdict} {report.percent:.1f} % (pass mark {report.pass_mark:g} %)"
+          + (f"; required criteria failed: {', '.join(report.failed_required)}" if report.failed_required else ""))
+    for c in report.criteria:
+        mark = "ok " if c.passed else ("n/a" if not c.applicable else "-- ")
+        print(f"  {mark} {c.points:5.1f}/{c.weight:<4g} {c.title}: {c.feedback}")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from simulator.plan import load_plan, run_plan
+    from simulator.scoring import score
+    from simulator.session import load_session
+
+    plan = load_plan(args.plan)
+    session_path = Path(args.session) if args.session else _free_path(Path(args.out) / f"{Path(args.plan).stem}.jsonl")
+    start = time.perf_counter()
+    session = run_plan(plan, session_path)
+    elapsed = time.perf_counter() - start
+    loaded = load_session(session_path)
+    report = score(loaded.scenario, loaded.state)
+    outputs = _score_outputs(loaded, report, session_path, html=not args.no_report, scene=session.context.scene)
+    if args.json:
+        print(json.dumps({"session": str(session_path), "records": len(loaded.records), "run_s": round(elapsed, 2),
+                          "score": report.to_dict(), **outputs}, indent=1))
+        return 0
+    print(f"Ran {args.plan}: {len(loaded.records)} actions in {elapsed:.1f} s, procedure time {loaded.state.time_s / 60:.1f} min")
+    print(f"  session: {session_path}")
+    _print_score(report, loaded.scenario.meta.title)
+    for name, path in outputs.items():
+        print(f"  {name}: {path}")
+    return 0
+
+
+def _score_one(path: str, verify: bool) -> dict:
+    """Score one session (a worker's job): the report as a dict, or the error."""
+    from simulator.scoring import score
+    from simulator.session import load_session, replay
+
+    try:
+        loaded = load_session(path)
+        report = score(loaded.scenario, loaded.state)
+        result = {"session": path, "scenario": loaded.scenario.meta.id, "warnings": loaded.warnings,
+                  "score": report.to_dict()}
+        if verify:
+            result["replay_identical"] = replay(path).identical
+        return result
+    except SimulatorError as error:
+        return {"session": path, "error": str(error)}
+
+
+def _progress(done: int, total: int, stream=sys.stderr) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    stream.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {done}/{total}")
+    if done == total:
+        stream.write("\n")
+    stream.flush()
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    paths = [str(p) for p in args.sessions]
+    workers = args.workers or min(os.cpu_count() or 1, 4)
+    results: dict[str, dict] = {}
+    if len(paths) == 1 or workers == 1:
+        for index, path in enumerate(paths):
+            results[path] = _score_one(path, args.verify)
+            if len(paths) > 1 and not args.quiet:
+                _progress(index + 1, len(paths))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_score_one, path, args.verify): path for path in paths}
+            for index, future in enumerate(as_completed(futures)):
+                results[futures[future]] = future.result()
+                if not args.quiet:
+                    _progress(index + 1, len(paths))
+    ordered = [results[p] for p in paths]
+    if args.report:
+        from simulator.scoring import score
+        from simulator.session import load_session
+
+        for result in ordered:
+            if "error" not in result:
+                loaded = load_session(result["session"])
+                result.update(_score_outputs(loaded, score(loaded.scenario, loaded.state), Path(result["session"]), html=True))
+    if args.csv:
+        _write_cohort_csv(ordered, Path(args.csv))
+    if args.json:
+        print(json.dumps(ordered if len(ordered) > 1 else ordered[0], indent=1))
+    else:
+        for result in ordered:
+            if "error" in result:
+                print(f"{result['session']}: error: {result['error']}")
+                continue
+            s = result["score"]
+            extra = "" if "replay_identical" not in result else (" (replay identical)" if result["replay_identical"]
+                                                                  else " (REPLAY DIFFERS)")
+            print(f"{result['session']}: {result['scenario']} {'PASS' if s['passed'] else 'FAIL'} {s['percent']:.1f} %{extra}")
+            for warning in result["warnings"]:
+                print(f"  warning: {warning}")
+        if args.csv:
+            print(f"cohort summary: {args.csv}")
+    return 2 if any("error" in r for r in ordered) else 0
+
+
+def _write_cohort_csv(results: list[dict], path: Path) -> None:
+    import csv
+
+    from simulator.rubric import CRITERIA
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["session", "scenario", "passed", "percent", "points", "max_points", "failed_required", "error"]
+                        + [f"{c}_points" for c in CRITERIA])
+        for r in results:
+            if "error" in r:
+                writer.writerow([r["session"], "", "", "", "", "", "", r["error"]] + [""] * len(CRITERIA))
+                continue
+            s = r["score"]
+            points = {c["id"]: c["points"] for c in s["criteria"]}
+            writer.writerow([r["session"], r["scenario"], s["passed"], round(s["percent"], 2), round(s["points"], 3),
+                             round(s["max_points"], 3), ";".join(s["failed_required"]), ""]
+                            + [round(points[c], 3) if c in points else "" for c in CRITERIA])
+
+
+def _cmd_scenario(args: argparse.Namespace) -> int:
+    from simulator.scenario import find_scenario, json_schema, library, load_scenario
+
+    if args.scenario_command == "list":
+        rows = []
+        for scenario_id, path in library(args.folder).items():
+            s = load_scenario(path)
+            rows.append({"id": scenario_id, "title": s.meta.title, "difficulty": s.meta.difficulty,
+                         "modality": s.procedure.modality, "targets": s.procedure.targets, "file": str(path)})
+        if args.json:
+            print(json.dumps(rows, indent=1))
+        else:
+            for r in rows:
+                print(f"{r['id']:36s} {r['difficulty']:12s} {r['modality']:8s} {', '.join(r['targets'])}")
+        return 0
+    if args.scenario_command == "show":
+        s = find_scenario(args.name, args.folder)
+        if args.json:
+            print(json.dumps({"file": str(s.path), "sha256": s.sha256, **s.model_dump(mode="json")}, indent=1))
+        else:
+            print(s.text)
+        return 0
+    if args.scenario_command == "schema":
+        print(json.dumps(json_schema(), indent=1))
+        return 0
+    results = []
+    for path in args.files:  # validate
+        try:
+            s = load_scenario(path)
+            results.append({"file": str(path), "valid": True, "id": s.meta.id})
+        except SimulatorError as error:
+            results.append({"file": str(path), "valid": False, "error": str(error)})
+    if args.json:
+        print(json.dumps(results, indent=1))
+    else:
+        for r in results:
+            print(f"{r['file']}: " + (f"valid ({r['id']})" if r["valid"] else r["error"]))
+    return 0 if all(r["valid"] for r in results) else 2
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from simulator.anatomy import generate_patient
     from simulator.anatomy.assets import default_anatomy_folder, save_anatomy
@@ -433,6 +659,39 @@ def build_parser() -> argparse.ArgumentParser:
     needle.add_argument("--json", action="store_true", help="machine-readable output")
     needle.add_argument("--anatomy", default=None, help="anatomy folder (default: the default patient)")
     needle.set_defaults(handler=_cmd_needle)
+
+    run = commands.add_parser("run", help="run a headless plan: write the session, its score and its report")
+    run.add_argument("plan", help="plan file (TOML; see simulator/plan.py and scenarios/plans)")
+    run.add_argument("--out", default="out/sessions", help="folder for the session (default %(default)s)")
+    run.add_argument("--session", default=None, help="session file to write (default: <out>/<plan name>.jsonl)")
+    run.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    run.add_argument("--json", action="store_true", help="machine-readable output")
+    run.set_defaults(handler=_cmd_run)
+
+    scoring = commands.add_parser("score", help="score recorded sessions (many in parallel; a CSV of a cohort)")
+    scoring.add_argument("sessions", nargs="+", help="session files (.jsonl)")
+    scoring.add_argument("--workers", type=int, default=None, help="processes (default: CPUs, at most 4)")
+    scoring.add_argument("--csv", default=None, help="write a cohort summary (one row per session)")
+    scoring.add_argument("--report", action="store_true", help="also write each session's JSON score and HTML report")
+    scoring.add_argument("--verify", action="store_true", help="replay each session on its patient and check its record")
+    scoring.add_argument("--quiet", action="store_true", help="no progress bar")
+    scoring.add_argument("--json", action="store_true", help="machine-readable output")
+    scoring.set_defaults(handler=_cmd_score)
+
+    scenario = commands.add_parser("scenario", help="list, show and validate scenario files")
+    scenario_commands = scenario.add_subparsers(dest="scenario_command", required=True)
+    listing = scenario_commands.add_parser("list", help="the scenarios of the library")
+    listing.add_argument("--folder", default=None, help="a folder of scenarios (default: the shipped library)")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    show = scenario_commands.add_parser("show", help="one scenario, by id or file")
+    show.add_argument("name", help="scenario id or .toml file")
+    show.add_argument("--folder", default=None, help="a folder of scenarios (default: the shipped library)")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    validate = scenario_commands.add_parser("validate", help="check scenario files")
+    validate.add_argument("files", nargs="+", help=".toml files")
+    validate.add_argument("--json", action="store_true", help="machine-readable output")
+    scenario_commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    scenario.set_defaults(handler=_cmd_scenario)
 
     fluoro = commands.add_parser("fluoro", help="render a fluoroscopy shot of a patient")
     fluoro.add_argument("--view", choices=FLUORO_VIEWS, default="ap",

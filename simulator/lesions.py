@@ -22,7 +22,7 @@ from scipy.ndimage import map_coordinates
 from simulator.errors import ParameterError
 from simulator.needle import Needle
 
-__all__ = ["lesion_facts", "settings_for", "ALLOWED_KEYS", "covered_arcs_mm"]
+__all__ = ["lesion_facts", "make_lesion", "settings_for", "ALLOWED_KEYS", "covered_arcs_mm"]
 
 #: The settings a scenario may restrict, per modality (``procedure.allowed``).
 ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
@@ -114,22 +114,32 @@ def _time_course(result) -> dict:
     return {"time_s": [float(v) for v in t[keep]], "series": series, "units": dict(course.units)}
 
 
-def lesion_facts(context, state, needle: Needle, settings: dict, t_s: float) -> dict:
-    """Make the lesion and return its facts (plain JSON values)."""
+def make_lesion(context, needle: Needle, settings: dict, progress=None):
+    """The lesion the scenario's modality makes through ``needle``: (settings, intended target,
+    :class:`~simulator.ablation.LesionResult`). Deterministic, so a report can draw it again."""
     from simulator.ablation import chemical_lesion, cryo_lesion, rf_lesion
-    from simulator.targeting import assess
+    from simulator.scenario import MODALITY_DEVICES
 
     scenario, scene = context.scenario, context.scene
     modality = scenario.procedure.modality
     chosen = settings_for(scenario, settings)
-    kinds = {"rf": ("rf_cannula",), "cryo": ("cryoprobe",), "chemical": ("injection_needle", "rf_cannula")}[modality]
+    kinds = MODALITY_DEVICES[modality]
     if needle.model.kind not in kinds:
         raise ParameterError("needle", needle.label, f"a {' or '.join(kinds)} for a {modality} lesion (this is a "
                              f"{needle.model.description})")
-    targets = list(scenario.procedure.targets)
-    intended = _nearest_target(scene, targets, needle)
+    intended = _nearest_target(scene, list(scenario.procedure.targets), needle)
     model = {"rf": rf_lesion, "cryo": cryo_lesion, "chemical": chemical_lesion}[modality]
-    result = model(scene, needle, chosen, target_id=intended)
+    return chosen, intended, model(scene, needle, chosen, target_id=intended, progress=progress)
+
+
+def lesion_facts(context, state, needle: Needle, settings: dict, t_s: float) -> dict:
+    """Make the lesion and return its facts (plain JSON values)."""
+    from simulator.targeting import assess
+
+    scenario, scene = context.scenario, context.scene
+    modality = scenario.procedure.modality
+    targets = list(scenario.procedure.targets)
+    chosen, intended, result = make_lesion(context, needle, settings)
     position = state.positions[needle.label]
     here = [s for s in state.stimulations if s["needle"] == needle.label and s["position"] == position]
     sensory_ok = any(s["test"] == "sensory" and s["concordant"] and s["threshold_v"] is not None

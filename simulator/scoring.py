@@ -124,7 +124,7 @@ def _worst_at_lesion(scenario: Scenario, state: ProcedureState, key: str, unit: 
             return None, f"No lesion was made at {target}, so its {what} cannot be judged."
         values.append((best["targets"][target][key], target))
     value, target = max(values)
-    return float(value), f"At the lesions, the worst {what} was {value:.1f} {unit} ({target})."
+    return float(value), f"At the lesions, the worst {what} was {value:.1f}{'' if unit == '°' else ' '}{unit} ({target})."
 
 
 def _coverage(scenario: Scenario, state: ProcedureState) -> tuple[float | None, str]:
@@ -207,13 +207,15 @@ def _measure(spec: CriterionSpec, scenario: Scenario, state: ProcedureState) -> 
     if spec.id == "fluoroscopy_shots":
         return float(dose["shots"]), f"{dose['shots']} fluoroscopy shots of a budget of {limits.shots_budget}."
     if spec.id == "fluoroscopy_time":
-        return float(dose["fluoro_time_s"]), (f"{dose['fluoro_time_s']:.1f} s of fluoroscopy of a "
+        return float(dose["fluoro_time_s"]), (f"{dose['fluoro_time_s']:.2f} s of fluoroscopy of a "
                                               f"{limits.fluoro_time_budget_s:g} s budget.")
     if spec.id == "redirections":
         if not needles:
             return None, "No needle was used."
         worst = max(needles, key=lambda n: n["redirections"])
-        return float(worst["redirections"]), f"At most {worst['redirections']} redirections per needle ({worst['label']})."
+        if worst["redirections"] == 0:
+            return 0.0, f"No redirection: every needle ({len(needles)}) reached its target in one pass."
+        return float(worst["redirections"]), f"Up to {worst['redirections']} redirections of one needle ({worst['label']})."
     if spec.id == "path_in_tissue":
         depth = sum(n["depth_mm"] for n in needles)
         if depth <= 0.0:

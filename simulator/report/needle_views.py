@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulator.mesh import TriangleMesh
 from simulator.needle import Needle
 from simulator.report.anatomy_views import KIND_COLORS, _place_camera, _plotter, _save
 from simulator.scene import Scene
@@ -21,9 +22,12 @@ ACTIVE_TIP_COLOR = "black"
 
 def render_needle_at_target(scene: Scene, needle: Needle, target_id: str, path: str | Path, *,
                             view: str = "posterior_oblique_right", extent_mm: float = 40.0,
-                            size: tuple[int, int] = (1000, 900), title: str | None = None) -> Path:
+                            size: tuple[int, int] = (1000, 900), title: str | None = None,
+                            extra_meshes: list[tuple[TriangleMesh, str, float]] = ()) -> Path:
     """Render the structures within ``extent_mm`` of the tip, the target in magenta, the needle
-    (insulated shaft grey, active tip black) at its true diameter, and save a PNG."""
+    (insulated shaft grey, active tip black) at its true diameter, and ``extra_meshes`` (mesh,
+    colour, opacity; e.g. a lesion), and save a PNG. ``view`` ending in ``_right`` or ``_left``
+    is turned to the needle's side when the needle is on the other one."""
     import pyvista as pv
 
     tip = needle.tip_mm
@@ -43,6 +47,10 @@ def render_needle_at_target(scene: Scene, needle: Needle, target_id: str, path: 
         if length > 1e-6:
             plotter.add_mesh(pv.Cylinder(center=0.5 * (start + end), direction=end - start, radius=radius, height=length,
                                          resolution=24), color=color, smooth_shading=True)
+    for mesh, color, opacity in extra_meshes:
+        plotter.add_mesh(mesh.to_pyvista(), color=color, opacity=opacity, smooth_shading=True)
+    if view.endswith("_right") and tip[0] > 0:  # LPS: +x is the patient's left
+        view = view.removesuffix("_right")
     _place_camera(plotter, view, tip, extent_mm * 0.6)
     if title:
         plotter.add_text(title, font_size=10, color="black")
