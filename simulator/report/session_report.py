@@ -120,7 +120,7 @@ def _image(picture: _Picture) -> str:
 def _value(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
-    return f"{value:.3g} {unit}".strip() if unit not in ("", "×") else (f"{value:.2f}{unit}" if unit else f"{value:.2f}")
+    return f"{value:.4g}{unit}" if unit in ("", "×", "°") else f"{value:.4g} {unit}"
 
 
 _STYLE = """body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}h1{font-size:1.4em}
