@@ -53,6 +53,10 @@ ABC_REFERENCE_FIELD_MM = 230.0
 #: Largest tube current automatic brightness control uses, by mode, mA (design defaults for a
 #: mobile C-arm: pulses of up to 40 mA, continuous up to 6 mA).
 ABC_MAX_MA = {"single": 40.0, "pulsed": 40.0, "continuous": 6.0}
+#: Largest air kerma rate of a run at the interventional reference point under automatic
+#: brightness control, mGy/min: the normal-mode limit of 21 CFR 1020.32(e) (88 mGy/min,
+#: 10 R/min; flagged "verify" in the reference sheet §3).
+MAX_AIR_KERMA_RATE_MGY_PER_MIN = 88.0
 
 #: Stainless steel 304 (Fe71/Cr19/Ni10, 8.0 g/cm³) at 40/50/55/60/80 keV, cm⁻¹ (reference sheet §2 [D]).
 STEEL_ATTENUATION_PER_CM = (28.6, 15.5, 12.0, 9.52, 4.71)
@@ -205,7 +209,18 @@ def automatic_exposure(line_integrals_at: Callable[[float], np.ndarray], geometr
             break
         kvp = min(kvp + 5.0, 120.0)
     current = min(max(wanted, 0.1), max_ma)
-    return replace(trial, technique=replace(trial.technique, tube_current_ma=current)), not 0.1 <= wanted <= max_ma
+    chosen = replace(trial, technique=replace(trial.technique, tube_current_ma=current))
+    capped = False
+    if exposure.mode != "single":
+        # A run may not exceed the normal-mode air kerma rate at the reference point: the
+        # machine lowers the current and the image gets noisier (21 CFR 1020.32(e)).
+        per_second = exposure_dose(replace(chosen, duration_s=1.0), geometry).air_kerma_mgy
+        limit = MAX_AIR_KERMA_RATE_MGY_PER_MIN / 60.0
+        if per_second > limit:
+            current = max(current * limit / per_second, 0.1)
+            chosen = replace(chosen, technique=replace(chosen.technique, tube_current_ma=current))
+            capped = True
+    return chosen, capped or not 0.1 <= wanted <= max_ma
 
 
 class Fluoroscope:

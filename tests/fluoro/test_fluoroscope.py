@@ -238,3 +238,21 @@ def test_last_image_hold_averages_frames_of_a_run(fluoroscope, true_ap):
     assert noise(Exposure("single"), 4) == pytest.approx(noise(Exposure("single"), 1), rel=1e-6)  # one frame only
     with pytest.raises(ParameterError, match="frame_averaging"):
         Display(frame_averaging=0)
+
+
+def test_runs_under_automatic_brightness_stay_within_the_air_kerma_rate_limit(fluoroscope, default_scene):
+    """A lateral is thick: brightness control would want more, but a pulsed or continuous run is
+    held at the normal-mode limit of 88 mGy/min at the reference point (21 CFR 1020.32(e)); the
+    image is then noisier and the shot says so."""
+    from simulator.fluoro import Exposure
+    from simulator.fluoro.fluoroscope import MAX_AIR_KERMA_RATE_MGY_PER_MIN
+
+    side = lateral("right", default_scene.landmark("body_center_L5"))
+    for mode in ("pulsed", "continuous"):
+        shot = fluoroscope.shot(side, rng=0, automatic_brightness=True, exposure=Exposure(mode, 10.0))
+        rate = shot.dose.air_kerma_mgy / 10.0 * 60.0
+        record("air kerma rate of a 10 s lateral run", mode, rate, f"<= {MAX_AIR_KERMA_RATE_MGY_PER_MIN:g} mGy/min",
+               rate <= MAX_AIR_KERMA_RATE_MGY_PER_MIN + 1e-6)
+        assert rate <= MAX_AIR_KERMA_RATE_MGY_PER_MIN + 1e-6
+        if mode == "continuous":
+            assert shot.abc_limited and rate == pytest.approx(MAX_AIR_KERMA_RATE_MGY_PER_MIN)
