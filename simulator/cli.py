@@ -135,7 +135,7 @@ def _demo_procedure(scene, out: Path) -> None:
           f"{loaded.state.time_s / 60:.1f} min of procedure) run headless in {time.perf_counter() - start:.1f} s")
     _print_score(report, loaded.scenario.meta.title)
     for name, path in _score_outputs(loaded, report, session_path, html=True, scene=scene).items():
-        print(f"  {name}: {path}")
+        print(f"  {name.replace('_', ' ')}: {path}")
     print(f"  session: {session_path}")
 
 
@@ -342,13 +342,13 @@ def _free_path(path: Path) -> Path:
 
 def _score_outputs(loaded, report, session_path: Path, *, html: bool, scene=None) -> dict:
     """Write ``<session>.score.json`` and, if asked, the HTML report; return their paths."""
-    outputs = {"score": str(session_path.with_suffix(".score.json"))}
-    Path(outputs["score"]).write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+    outputs = {"score_file": str(session_path.with_suffix(".score.json"))}
+    Path(outputs["score_file"]).write_text(json.dumps(report.to_dict(), indent=1) + "\n")
     if html:
         from simulator.report.session_report import write_report
         from simulator.session import scene_for
 
-        outputs["report"] = str(write_report(loaded, report, scene or scene_for(loaded.scenario),
+        outputs["report_file"] = str(write_report(loaded, report, scene or scene_for(loaded.scenario),
                                              session_path.with_suffix(".report.html")))
     return outputs
 
@@ -383,7 +383,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"  session: {session_path}")
     _print_score(report, loaded.scenario.meta.title)
     for name, path in outputs.items():
-        print(f"  {name}: {path}")
+        print(f"  {name.replace('_', ' ')}: {path}")
     return 0
 
 

@@ -68,3 +68,69 @@ def test_needle_command_places_the_textbook_needle_and_reports_in_json():
 ])
 def test_needle_command_rejects_bad_input_in_one_line(arguments, needles):
     _assert_one_line_error(_run(*arguments), *needles)
+
+
+def test_run_writes_the_session_its_score_and_a_self_contained_report(tmp_path):
+    import base64
+    import json
+    import re
+
+    session = tmp_path / "s.jsonl"
+    result = _run("run", "scenarios/plans/l4_medial_branch_right_rf.toml", "--session", str(session), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["score"]["passed"] and summary["score"]["percent"] == 100.0
+    assert json.loads((tmp_path / "s.score.json").read_text()) == summary["score"]
+    html = (tmp_path / "s.report.html").read_text()
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    # The last shot of each of the 4 views, the lesion in 3D and its curve: all embedded PNGs.
+    assert len(images) == 6 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert html.count("<tr><td>") >= 15 + len(summary["score"]["criteria"])  # criteria and timeline rows
+    assert "PASS" in html and "medial_branch_L4_right" in html
+    assert not re.findall(r'(?:src|href)="(?!data:)', html)  # nothing fetched from elsewhere
+    again = _run("run", "scenarios/plans/l4_medial_branch_right_rf.toml", "--session", str(session))
+    _assert_one_line_error(again, "s.jsonl", "never overwritten")
+
+
+def test_score_grades_a_cohort_in_parallel_with_a_csv(tmp_path):
+    import csv
+    import json
+    import shutil
+
+    first = tmp_path / "a.jsonl"
+    assert _run("run", "scenarios/plans/l2_medial_branch_right_rf.toml", "--session", str(first), "--no-report").returncode == 0
+    cohort = [first] + [shutil.copy(first, tmp_path / f"copy_{i}.jsonl") for i in range(5)]
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("not a session\n")
+    result = _run("score", *map(str, cohort), str(broken), "--workers", "2", "--csv", str(tmp_path / "cohort.csv"), "--json")
+    assert result.returncode == 2  # one session could not be read
+    results = json.loads(result.stdout)
+    assert [r.get("score", {}).get("passed") for r in results] == [True] * 6 + [None]
+    assert "broken.jsonl" in results[-1]["error"] and "line 1" in results[-1]["error"]
+    assert "6/7" in result.stderr or "7/7" in result.stderr  # the progress bar
+    rows = list(csv.DictReader((tmp_path / "cohort.csv").open()))
+    assert len(rows) == 7 and rows[0]["passed"] == "True" and float(rows[0]["percent"]) == 100.0
+    assert rows[-1]["error"].startswith(str(broken))
+    verified = json.loads(_run("score", str(first), "--verify", "--json").stdout)
+    assert verified["replay_identical"] is True
+
+
+def test_scenario_commands():
+    import json
+
+    listed = json.loads(_run("scenario", "list", "--json").stdout)
+    assert len(listed) >= 8 and {"id", "title", "difficulty", "modality", "targets", "file"} <= set(listed[0])
+    shown = json.loads(_run("scenario", "show", "l5_dorsal_ramus_left_rf", "--json").stdout)
+    assert shown["procedure"]["targets"] == ["dorsal_ramus_L5_left"] and len(shown["sha256"]) == 64
+    schema = json.loads(_run("scenario", "schema").stdout)
+    assert "procedure" in schema["properties"]
+    _assert_one_line_error(_run("scenario", "show", "l5_dorsal_ramus_lfet_rf"), "no scenario with id", "l5_dorsal_ramus_left_rf")
+
+
+def test_scenario_validate_names_the_file_and_field(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(Path("scenarios/l4_medial_branch_right_rf.toml").read_text().replace('modality = "rf"', 'modality = "laser"'))
+    result = _run("scenario", "validate", "scenarios/l2_medial_branch_right_rf.toml", str(bad))
+    assert result.returncode == 2
+    assert "l2_medial_branch_right_rf.toml: valid" in result.stdout
+    assert f"{bad}: procedure.modality: Input should be 'rf', 'cryo' or 'chemical' (got 'laser')" in result.stdout
