@@ -132,14 +132,14 @@ def make_lesion(context, needle: Needle, settings: dict, progress=None):
     return chosen, intended, model(scene, needle, chosen, target_id=intended, progress=progress)
 
 
-def lesion_facts(context, state, needle: Needle, settings: dict, t_s: float) -> dict:
-    """Make the lesion and return its facts (plain JSON values)."""
+def lesion_facts(context, state, needle: Needle, settings: dict, t_s: float, *, progress=None) -> tuple[dict, object]:
+    """Make the lesion: its facts (plain JSON values) and the :class:`~simulator.ablation.LesionResult`."""
     from simulator.targeting import assess
 
     scenario, scene = context.scenario, context.scene
     modality = scenario.procedure.modality
     targets = list(scenario.procedure.targets)
-    chosen, intended, result = make_lesion(context, needle, settings)
+    chosen, intended, result = make_lesion(context, needle, settings, progress=progress)
     position = state.positions[needle.label]
     here = [s for s in state.stimulations if s["needle"] == needle.label and s["position"] == position]
     sensory_ok = any(s["test"] == "sensory" and s["concordant"] and s["threshold_v"] is not None
@@ -155,7 +155,7 @@ def lesion_facts(context, state, needle: Needle, settings: dict, t_s: float) -> 
                           "angle_deg": float(report.angle_deg), "closest_nerve": report.closest_nerve_id,
                           "covered_arcs_mm": arcs, "length_mm": float(sum(b - a for a, b in arcs))}
     size = result.size
-    return {
+    return ({
         "t_s": float(t_s), "needle": needle.label, "position": position, "modality": modality,
         "settings": {f.name: _plain(getattr(chosen, f.name)) for f in fields(chosen)},
         "pulsed": bool(getattr(chosen, "pulsed", False)), "intended_target": intended,
@@ -164,7 +164,7 @@ def lesion_facts(context, state, needle: Needle, settings: dict, t_s: float) -> 
         "critical_damage_mm3": {sid: float(result.damaged_mm3[sid]) for sid in result.critical_ids},
         "sensory_ok": sensory_ok, "motor_ok": motor_ok, "anaesthetic_ml": float(anaesthetic),
         "time_course": _time_course(result), "report": result.report,
-    }
+    }, result)
 
 
 def _plain(value):

@@ -221,7 +221,7 @@ def _lesion_seconds(action: dict) -> float:
 def _run_action(session: Session, action: dict, t_s: float, on_record) -> None:
     commands = expand(session, action)
     for command in commands:
-        events = session.run(command, t_s)
+        events = session.run(command, t_s).events
         if on_record:
             on_record(session.log.records, events)
     if action["do"] == "advance" and action.get("to") == "bone":
@@ -232,6 +232,6 @@ def _run_action(session: Session, action: dict, t_s: float, on_record) -> None:
             if needle.bone_contact is not None or needle.depth_mm + step > needle.model.length_mm:
                 return
             t_s += ACTION_SECONDS["advance"]
-            events = session.run(Advance(needle=label, distance_mm=step), t_s)
+            events = session.run(Advance(needle=label, distance_mm=step), t_s).events
             if on_record:
                 on_record(session.log.records, events)

@@ -15,7 +15,7 @@ commands again rebuilds it from the patient (replay) and must give the same fact
 Examples
 --------
 >>> context = Context.create(scene, scenario, seed=1)                              # doctest: +SKIP
->>> state, events = apply(context, initial_state(context), Tick(step="prone_positioning"), t_s=5.0)  # doctest: +SKIP
+>>> state, execution = apply(context, initial_state(scenario, scene), Tick(step="prone_positioning"), t_s=5.0)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from simulator.needle import Needle, NeedleEvent, advance, insert, reaim, rotate
 from simulator.scenario import Scenario
 from simulator.scene import Scene
 
-__all__ = ["Context", "ProcedureState", "Event", "initial_state", "execute", "fold", "apply", "needle_snapshot",
+__all__ = ["Context", "ProcedureState", "Event", "Execution", "initial_state", "execute", "fold", "apply", "needle_snapshot",
            "needle_from_snapshot", "CRITICAL_CONTACTS"]
 
 #: Needle events that mean a critical structure was touched.
@@ -56,6 +56,18 @@ class Event:
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "message": self.message, "structure_id": self.structure_id}
+
+
+@dataclass(frozen=True, eq=False)
+class Execution:
+    """What executing one command gave: the ``facts`` (JSON values, logged), the ``events`` the
+    user is told, and for the screen, not the log, the fluoroscopy ``shot`` a Shot took or the
+    ``lesion`` (:class:`~simulator.ablation.LesionResult`) an Ablate made."""
+
+    facts: dict
+    events: list[Event]
+    shot: Any = None
+    lesion: Any = None
 
 
 @dataclass(eq=False)
@@ -175,13 +187,22 @@ def needle_from_snapshot(snapshot: dict) -> Needle:
 
 
 # -- execute: what a command does in the scene ------------------------------------------------------------------
-def execute(context: Context, state: ProcedureState, command: Command, t_s: float) -> tuple[dict, list[Event]]:
-    """What ``command`` does at session time ``t_s``: its facts (JSON values) and the events."""
+def execute(context: Context, state: ProcedureState, command: Command, t_s: float, *,
+            progress: Callable[[float], bool] | None = None) -> Execution:
+    """What ``command`` does at session time ``t_s``: its facts (JSON values) and the events.
+
+    ``progress(fraction)`` is called during a lesion (return False to cancel it: the lesion's
+    :class:`~simulator.errors.SimulationCancelled` is raised and nothing happened).
+    """
     if t_s < state.time_s:
         raise ParameterError("t_s", t_s, f"at least the last command's time, {state.time_s:g} s")
-    facts, events = _EXECUTORS[type(command)](context, state, command, t_s)
+    if isinstance(command, Ablate):
+        result = _execute_ablate(context, state, command, t_s, progress)
+    else:
+        result = _EXECUTORS[type(command)](context, state, command, t_s)
+    facts, events, extra = result if len(result) == 3 else (*result, {})  # extra: the shot or lesion, for the screen
     # Plain JSON values, exactly as a log will hold them, so a folded log is the live state.
-    return json.loads(json.dumps(facts, allow_nan=False)), events
+    return Execution(json.loads(json.dumps(facts, allow_nan=False)), events, **extra)
 
 
 def _needle_facts(scene: Scene, before: Needle | None, after: Needle, events: list[NeedleEvent], t_s: float) -> tuple[dict, list[Event]]:
@@ -284,7 +305,8 @@ def _execute_shot(context, state, command: Shot, t_s):
                       "kvp": float(shot.exposure.technique.kvp), "tube_current_ma": float(shot.exposure.technique.tube_current_ma),
                       "beam_on_s": float(shot.exposure.beam_on_s), "air_kerma_mgy": float(dose.air_kerma_mgy),
                       "dap_gy_cm2": float(dose.dap_gy_cm2), "needles": sorted(state.needles)}}
-    return facts, [Event("shot", f"{command.mode} shot: {dose.air_kerma_mgy:.2f} mGy, {dose.dap_gy_cm2 * 1000:.1f} mGy·cm²")]
+    return facts, [Event("shot", f"{command.mode} shot: {dose.air_kerma_mgy:.2f} mGy, {dose.dap_gy_cm2 * 1000:.1f} mGy·cm²")], \
+        {"shot": shot}
 
 
 def _execute_stimulate(context, state, command: Stimulate, t_s):
@@ -329,18 +351,17 @@ def _execute_inject(context, state, command: Inject, t_s):
     return {"injection": record}, [Event("injection", f"{command.volume_ml:g} mL of {command.agent} through {needle.label}")]
 
 
-def _execute_ablate(context, state, command: Ablate, t_s):
+def _execute_ablate(context, state, command: Ablate, t_s, progress=None):
     from simulator.lesions import lesion_facts
 
     needle = state.needle(command.needle)
-    facts = lesion_facts(context, state, needle, command.settings, t_s)
-    return {"lesion": facts}, [Event("lesion", facts["report"])]
+    facts, result = lesion_facts(context, state, needle, command.settings, t_s, progress=progress)
+    return {"lesion": facts}, [Event("lesion", facts["report"])], {"lesion": result}
 
 
 _EXECUTORS = {Insert: _execute_insert, Advance: _execute_advance, Withdraw: _execute_withdraw, Reaim: _execute_reaim,
               Rotate: _execute_rotate, Remove: _execute_remove, Tick: _execute_tick, Note: _execute_note,
-              MoveCArm: _execute_carm, Shot: _execute_shot, Stimulate: _execute_stimulate, Inject: _execute_inject,
-              Ablate: _execute_ablate}
+              MoveCArm: _execute_carm, Shot: _execute_shot, Stimulate: _execute_stimulate, Inject: _execute_inject}
 
 
 # -- fold: facts into the state ---------------------------------------------------------------------------------
@@ -388,7 +409,8 @@ def fold(state: ProcedureState, facts: dict, t_s: float) -> ProcedureState:
     return replace(state, **changes)
 
 
-def apply(context: Context, state: ProcedureState, command: Command, t_s: float) -> tuple[ProcedureState, dict, list[Event]]:
-    """Execute ``command`` and fold its facts: the new state, the facts and the events."""
-    facts, events = execute(context, state, command, t_s)
-    return fold(state, facts, t_s), facts, events
+def apply(context: Context, state: ProcedureState, command: Command, t_s: float, *,
+          progress: Callable[[float], bool] | None = None) -> tuple[ProcedureState, Execution]:
+    """Execute ``command`` and fold its facts: the new state and the execution."""
+    execution = execute(context, state, command, t_s, progress=progress)
+    return fold(state, execution.facts, t_s), execution

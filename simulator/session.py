@@ -26,12 +26,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from simulator import __version__
 from simulator.anatomy.generator import GENERATOR_VERSION
 from simulator.commands import Command, parse_command
 from simulator.errors import FileFormatError, ParameterError, SimulatorError
-from simulator.procedure import Context, Event, ProcedureState, apply, execute, fold, initial_state
+from simulator.procedure import Context, Execution, ProcedureState, apply, execute, fold, initial_state
 from simulator.scenario import Scenario, scenario_from_text
 from simulator.scene import Scene
 from simulator.session_log import LogContents, SessionLog, read_log
@@ -89,21 +90,23 @@ class Session:
         scene = scene or scene_for(loaded.scenario)
         return cls(Context.create(scene, loaded.scenario, loaded.seed), loaded.state, log), loaded.warnings
 
-    def run(self, command: Command | dict, t_s: float) -> list[Event]:
-        """Apply ``command`` at session time ``t_s`` (s), record it (synced), return its events.
+    def run(self, command: Command | dict, t_s: float, *, progress: Callable[[float], bool] | None = None) -> Execution:
+        """Apply ``command`` at session time ``t_s`` (s), record it (synced), return what it did
+        (its events; a shot's image, a lesion's result).
 
         A command that cannot be carried out (a needle that does not exist, a pose that hits the
-        table) raises its error and records nothing; the state is unchanged.
+        table, a lesion cancelled through ``progress``) raises its error and records nothing; the
+        state is unchanged.
         """
         if isinstance(command, dict):
             command = parse_command(command)
         if not math.isfinite(t_s):
             raise ParameterError("t_s", t_s, "a finite session time in s")
-        state, facts, events = apply(self.context, self.state, command, float(t_s))
+        state, execution = apply(self.context, self.state, command, float(t_s), progress=progress)
         self.log.append({"seq": self.log.records + 1, "t_s": float(t_s), "command": command.model_dump(mode="json"),
-                         "facts": facts, "events": [e.to_dict() for e in events]})
+                         "facts": execution.facts, "events": [e.to_dict() for e in execution.events]})
         self.state = state
-        return events
+        return execution
 
     def close(self) -> None:
         self.log.close()
@@ -203,7 +206,7 @@ def replay(path: str | Path, *, scene: Scene | None = None) -> Replay:
     mismatches = []
     for number, record in enumerate(loaded.records, start=2):
         command = parse_command(record["command"])
-        facts, _ = execute(context, state, command, record["t_s"])
+        facts = execute(context, state, command, record["t_s"]).facts
         if facts != record["facts"]:
             mismatches.append(f"line {number} ({command.do}): the facts differ from the log")
         state = fold(state, facts, record["t_s"])
