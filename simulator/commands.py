@@ -23,7 +23,7 @@ from simulator.errors import ParameterError
 from simulator.rubric import CHECKLIST_STEPS
 
 __all__ = ["Command", "parse_command", "COMMAND_NAMES", "Tick", "Note", "Insert", "Advance", "Withdraw", "Reaim",
-           "Rotate", "Remove", "MoveCArm", "Shot", "Stimulate", "Inject", "Ablate"]
+           "Rotate", "Remove", "MoveCArm", "Shot", "Stimulate", "Inject", "Ablate", "End"]
 
 Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9 _-]{1,32}$")]
 Vector = tuple[Annotated[float, Field(ge=-1e4, le=1e4)], Annotated[float, Field(ge=-1e4, le=1e4)],
@@ -134,6 +134,12 @@ class Inject(_Command):
     volume_ml: Annotated[float, Field(gt=0.0, le=10.0)]
 
 
+class End(_Command):
+    """End the procedure: the session is complete (a session without it was cut off)."""
+
+    do: Literal["end"] = "end"
+
+
 class Ablate(_Command):
     """Make a lesion through a needle with the scenario's modality and these settings."""
 
@@ -143,9 +149,9 @@ class Ablate(_Command):
 
 
 Command = Annotated[Union[Tick, Note, Insert, Advance, Withdraw, Reaim, Rotate, Remove, MoveCArm, Shot, Stimulate, Inject,
-                          Ablate], Field(discriminator="do")]
+                          Ablate, End], Field(discriminator="do")]
 COMMAND_NAMES: tuple[str, ...] = ("tick", "note", "insert", "advance", "withdraw", "reaim", "rotate", "remove", "carm", "shot",
-                                  "stimulate", "inject", "ablate")
+                                  "stimulate", "inject", "ablate", "end")
 _ADAPTER = pydantic.TypeAdapter(Command)
 
 

@@ -55,7 +55,7 @@ __all__ = ["Plan", "load_plan", "run_plan", "expand", "ACTION_SECONDS"]
 #: pace of a procedure: a shot with the pedal, a 2 mm push, a stimulation with its questions).
 ACTION_SECONDS: dict[str, float] = {"tick": 20.0, "note": 5.0, "carm": 12.0, "shot": 3.0, "insert": 20.0, "advance": 4.0,
                                     "withdraw": 4.0, "reaim": 6.0, "rotate": 3.0, "remove": 5.0, "stimulate": 25.0,
-                                    "inject": 20.0, "ablate": 30.0, "wait": 0.0}
+                                    "inject": 20.0, "ablate": 30.0, "end": 5.0, "wait": 0.0}
 #: Steps an ``advance to bone`` takes at most (a plan error otherwise loops forever).
 MAX_STEPS_TO_BONE = 200
 PLAN_SCHEMA_VERSION = 1

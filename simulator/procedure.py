@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from simulator.commands import (Ablate, Advance, Command, Insert, Inject, MoveCArm, Note, Reaim, Remove, Rotate, Shot,
+from simulator.commands import (Ablate, Advance, Command, End, Insert, Inject, MoveCArm, Note, Reaim, Remove, Rotate, Shot,
                                 Stimulate, Tick, Withdraw)
 from simulator.devices import device
 from simulator.errors import ParameterError
@@ -137,6 +137,12 @@ class ProcedureState:
     removed: tuple[dict, ...] = ()
     swept_mm2: float = 0.0
     notes: tuple[tuple[float, str], ...] = ()
+    ended_s: float | None = None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the procedure was ended (an End command); a session cut off is not."""
+        return self.ended_s is not None
 
     def needle(self, label: str) -> Needle:
         """The needle ``label``; an unknown label is an error naming the ones in the patient."""
@@ -156,7 +162,7 @@ class ProcedureState:
                 "first_needle_s": self.first_needle_s, "stimulations": list(self.stimulations),
                 "injections": list(self.injections), "shots": list(self.shots), "lesions": list(self.lesions),
                 "contacts": list(self.contacts), "removed": list(self.removed), "swept_mm2": self.swept_mm2,
-                "notes": [list(n) for n in self.notes]}
+                "notes": [list(n) for n in self.notes], "ended_s": self.ended_s}
 
 
 def initial_state(scenario: Scenario, scene: Scene | None = None) -> ProcedureState:
@@ -192,8 +198,11 @@ def execute(context: Context, state: ProcedureState, command: Command, t_s: floa
     """What ``command`` does at session time ``t_s``: its facts (JSON values) and the events.
 
     ``progress(fraction)`` is called during a lesion (return False to cancel it: the lesion's
-    :class:`~simulator.errors.SimulationCancelled` is raised and nothing happened).
+    :class:`~simulator.errors.SimulationCancelled` is raised and nothing happened). Nothing can
+    be done after the procedure ended.
     """
+    if state.ended:
+        raise ParameterError("do", command.do, f"nothing: the procedure ended at {state.ended_s:g} s")
     if t_s < state.time_s:
         raise ParameterError("t_s", t_s, f"at least the last command's time, {state.time_s:g} s")
     if isinstance(command, Ablate):
@@ -262,6 +271,12 @@ def _execute_remove(context, state, command: Remove, t_s):
 
 def _execute_tick(context, state, command: Tick, t_s):
     return {"tick": command.step}, [Event("tick", f"checklist: {command.step.replace('_', ' ')}")]
+
+
+def _execute_end(context, state, command: End, t_s):
+    if state.ended:
+        raise ParameterError("do", "end", f"one end per procedure (it ended at {state.ended_s:g} s)")
+    return {"ended": True}, [Event("end", f"procedure ended at {t_s / 60:.1f} min")]
 
 
 def _execute_note(context, state, command: Note, t_s):
@@ -361,7 +376,8 @@ def _execute_ablate(context, state, command: Ablate, t_s, progress=None):
 
 _EXECUTORS = {Insert: _execute_insert, Advance: _execute_advance, Withdraw: _execute_withdraw, Reaim: _execute_reaim,
               Rotate: _execute_rotate, Remove: _execute_remove, Tick: _execute_tick, Note: _execute_note,
-              MoveCArm: _execute_carm, Shot: _execute_shot, Stimulate: _execute_stimulate, Inject: _execute_inject}
+              MoveCArm: _execute_carm, Shot: _execute_shot, Stimulate: _execute_stimulate, Inject: _execute_inject,
+              End: _execute_end}
 
 
 # -- fold: facts into the state ---------------------------------------------------------------------------------
@@ -406,6 +422,8 @@ def fold(state: ProcedureState, facts: dict, t_s: float) -> ProcedureState:
         changes["injections"] = state.injections + (facts["injection"],)
     if "lesion" in facts:
         changes["lesions"] = state.lesions + (facts["lesion"],)
+    if facts.get("ended"):
+        changes["ended_s"] = float(t_s)
     return replace(state, **changes)
 
 

@@ -136,3 +136,17 @@ def test_a_killed_run_loses_nothing_it_acknowledged(tmp_path):
     record("killed run: records kept / acknowledged", "SIGKILL", f"{len(loaded.records)} / {acknowledged}", "kept >= acknowledged",
            len(loaded.records) >= acknowledged)
     assert len(loaded.records) >= acknowledged
+
+
+def test_nothing_can_be_done_after_the_end(mistakes, tmp_path):
+    """The plans end their procedure: a session is complete, and a command after the end is refused."""
+    from simulator.errors import ParameterError
+
+    path, session = mistakes
+    assert session.state.ended and load_session(path).state.ended_s == session.state.time_s
+    records = len(load_session(path).records)
+    resumed, _ = Session.resume(path, scene=session.context.scene)
+    with pytest.raises(ParameterError, match="the procedure ended"):
+        resumed.run({"do": "note", "text": "too late"}, t_s=resumed.state.time_s + 1.0)
+    resumed.close()
+    assert len(load_session(path).records) == records  # the refused command left no trace
