@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 __all__ = ["FREE", "BODY", "FRAME", "enthalpy_of", "thermal_state", "face_conductances", "step"]
@@ -108,8 +107,8 @@ def step(H, T, K, C, F, faces, labels, cf, cu, rl, kf, ku, perf, phase, t_s, dtm
     (each node reads only its own). Also keeps the highest and lowest value of every node and
     the dose at the step's mean value: ``dose_mode`` 1 adds ``dt · A exp(−E_a/(RT))`` above
     ``floor_c`` (°C, T in K), 2 adds ``dt · rate(u)`` from the log-log table, 0 nothing.
-    Returns the power per volume summed over the nodes (W/m³) that came from the body and from
-    perfusion."""
+    Returns the power per volume summed over the nodes (W/m³) that came from the body (the
+    Fourier flux k ΔT/(θh) through its surface) and from perfusion."""
     strides = (ny * nz, nz, 1)
     p_body = 0.0
     p_perf = 0.0
@@ -124,6 +123,7 @@ def step(H, T, K, C, F, faces, labels, cf, cu, rl, kf, ku, perf, phase, t_s, dtm
         else:
             div = 0.0
             link = 0.0
+            surface = 0.0  # Σ k/θ over the links: the Fourier flux through the body's surface
             for a in range(3):
                 s = strides[a]
                 m = n - s
@@ -139,10 +139,12 @@ def step(H, T, K, C, F, faces, labels, cf, cu, rl, kf, ku, perf, phase, t_s, dtm
                 width = tm + tp
                 if lm:
                     link += 2.0 / (tm * width) * K[n]
+                    surface += K[n] / tm
                 else:
                     div += 2.0 / width * faces[a, m] * (T[m] - tn)
                 if lp:
                     link += 2.0 / (tp * width) * K[n]
+                    surface += K[n] / tp
                 else:
                     div += 2.0 / width * faces[a, n] * (T[p] - tn)
             div *= inv_h2
@@ -154,7 +156,7 @@ def step(H, T, K, C, F, faces, labels, cf, cu, rl, kf, ku, perf, phase, t_s, dtm
             dh = dt * rhs / (1.0 + dt * (link + sink) * C[n])
             h_new = H[n] + dh
             t_lin = tn + dh * C[n]
-            p_body += link * (body_value - t_lin)
+            p_body += surface * inv_h2 * (body_value - t_lin)
             p_perf += sink * (u_blood - t_lin)
         H_out[n] = h_new
         if phase:

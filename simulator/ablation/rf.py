@@ -34,12 +34,11 @@ import numpy as np
 
 from simulator._validation import check_range
 from simulator.ablation.damage import DAMAGE_FLOOR_C, DEFAULT_DAMAGE_MODEL, arrhenius_set
-from simulator.ablation.grid import diffusion_length_mm, needle_grid
-from simulator.ablation.medium import Site, tissue_map
-from simulator.ablation.probe import probe_body, probe_shape
-from simulator.ablation.result import LesionResult, build_result, run_time_course, watch_points
+from simulator.ablation.medium import Site
+from simulator.ablation.probe import probe_body
+from simulator.ablation.result import LesionResult, build_result, run_time_course
 from simulator.ablation.solver import ArrheniusDose, Phase, simulate
-from simulator.ablation.thermal import HEAT_REACH_DIFFUSIVITY_M2_S, heat_medium
+from simulator.ablation.thermal import heat_medium, heat_setup
 from simulator.errors import ParameterError
 from simulator.needle import Needle
 
@@ -159,20 +158,14 @@ def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: f
     started = time.perf_counter()
     if not isinstance(settings, RFSettings):
         raise ParameterError("settings", type(settings).__name__, "RFSettings")
-    h = check_range(spacing_mm, "spacing_mm", 0.1, 1.0, "mm")
-    shape = probe_shape(needle, "rf_cannula")
-    start, tip = needle.active_segment_mm
-    margin = _MARGIN_EXTRA_MM + diffusion_length_mm(HEAT_REACH_DIFFUSIVITY_M2_S, settings.heating_s)
-    grid = needle_grid(start, tip, margin_mm=margin, spacing_mm=h)
-    tissues = tissue_map(site, grid)
-    medium = heat_medium(tissues)
-    body = probe_body(grid, shape)
+    setup = heat_setup(site, needle, "rf_cannula", spacing_mm=spacing_mm, spacing_range_mm=(0.1, 1.0),
+                       time_s=settings.heating_s, margin_extra_mm=_MARGIN_EXTRA_MM, probe_points_mm=probe_points_mm)
+    grid, shape = setup.grid, setup.probe
     damage = arrhenius_set(settings.damage_model)
-    names, points = watch_points(grid, shape, probe_points_mm, "c")
-    run = simulate(grid, medium, body, tissues.baseline_c, settings.phases(),
-                   dose=ArrheniusDose(damage.ln_a, damage.ea_over_r_k, DAMAGE_FLOOR_C), probes_mm=points,
+    run = simulate(grid, heat_medium(setup.tissues), probe_body(grid, shape), setup.tissues.baseline_c, settings.phases(),
+                   dose=ArrheniusDose(damage.ln_a, damage.ea_over_r_k, DAMAGE_FLOOR_C), probes_mm=setup.points_mm,
                    progress=progress, what="rf lesion")
-    course = run_time_course(run, "electrode_c", names, "°C")
+    course = run_time_course(run, "electrode_c", setup.point_names, "°C")
     omega = run.dose
     return build_result(
         modality="rf", settings=settings, site=site, grid=grid, probe=shape,
