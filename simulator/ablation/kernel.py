@@ -21,8 +21,9 @@ a spacing) along that grid line, by the Shortley-Weller difference, so a probe t
 few spacings is still a cylinder of its true radius.
 
 Time: explicit, except the coupling to the body and the perfusion sink, which are
-point-implicit (their coefficients can be large next to a probe), so the monotone limit
-``dt <= h² / (6 max(K/C))`` (ablation.md §7) is the only one.
+point-implicit (their coefficients can be large next to a probe), solved exactly on the
+piecewise-linear H(u), so the monotone limit ``dt <= h² / (6 max(K/C))`` (ablation.md §7) is
+the only one and no node overshoots the probe's value.
 
 The kernels are plain loops over the flattened grid; numba compiles them once and caches the
 machine code next to this file. See ``docs/benchmarks.md`` for why numpy alone was too slow.
@@ -68,6 +69,21 @@ def _node_state(h, cf, cu, rl, kf, ku, phase, t_s, dtm):
         return value, inverse, f, kf + f * (ku - kf)
     inverse = 1.0 / cu
     return t_s + dtm + (h - h_liquid) * inverse, inverse, 1.0, ku
+
+
+@njit(cache=True)
+def _implicit_value(rhs, g, cf, cu, rl, phase, t_s, dtm):
+    """The value u with ``H(u) + g·u = rhs`` (g ≥ 0): the point-implicit update solved exactly on
+    the piecewise-linear H, so a node that freezes within a step cannot overshoot the probe."""
+    if not phase:
+        return (rhs + cu * t_s) / (cu + g)
+    if rhs <= g * t_s:
+        return (rhs + cf * t_s) / (cf + g)
+    h_liquid = cf * dtm + rl
+    if rhs < h_liquid + g * (t_s + dtm):
+        mushy = cf + rl / dtm
+        return (rhs + mushy * t_s) / (mushy + g)
+    return (rhs - h_liquid + cu * (t_s + dtm)) / (cu + g)
 
 
 @njit(cache=True)
@@ -150,14 +166,14 @@ def step(H, T, K, C, F, faces, labels, cf, cu, rl, kf, ku, perf, phase, t_s, dtm
             div *= inv_h2
             link *= inv_h2
             sink = perf[lab] * F[n] if phase else perf[lab]
-            rhs = div + link * (body_value - tn) + sink * (u_blood - tn)
+            explicit = div + link * body_value + sink * u_blood
             if has_source:
-                rhs += source[n]
-            dh = dt * rhs / (1.0 + dt * (link + sink) * C[n])
-            h_new = H[n] + dh
-            t_lin = tn + dh * C[n]
-            p_body += surface * inv_h2 * (body_value - t_lin)
-            p_perf += sink * (u_blood - t_lin)
+                explicit += source[n]
+            # H(u_new) = H + dt (explicit − (link + sink) u_new): implicit in the body and the sink.
+            t_new = _implicit_value(H[n] + dt * explicit, dt * (link + sink), cf[lab], cu[lab], rl[lab], phase, t_s, dtm)
+            h_new = enthalpy_of(t_new, cf[lab], cu[lab], rl[lab], phase, t_s, dtm)
+            p_body += surface * inv_h2 * (body_value - t_new)
+            p_perf += sink * (u_blood - t_new)
         H_out[n] = h_new
         if phase:
             t, C[n], F[n], K[n] = _node_state(h_new, cf[lab], cu[lab], rl[lab], kf[lab], ku[lab], phase, t_s, dtm)
