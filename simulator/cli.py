@@ -1,4 +1,5 @@
-"""Command line: ``rhizosim demo``, ``rhizosim anatomy build|info|compare-real``, ``rhizosim needle``.
+"""Command line: ``rhizosim demo``, ``rhizosim anatomy build|info|compare-real``, ``rhizosim needle``,
+``rhizosim lesion``.
 
 A thin layer over the core: it parses arguments, calls the core, prints results. Any
 :class:`~simulator.errors.SimulatorError` is printed as one line and the exit code is 2,
@@ -351,7 +352,18 @@ def build_parser() -> argparse.ArgumentParser:
     needle.add_argument("--json", action="store_true", help="machine-readable output")
     needle.add_argument("--anatomy", default=None, help="anatomy folder (default: the default patient)")
     needle.set_defaults(handler=_cmd_needle)
+    _add_lesion_command(commands)
     return parser
+
+
+def _add_lesion_command(commands) -> None:
+    """``rhizosim lesion``: the ablation models (options and output in simulator.ablation.command)."""
+    from simulator.ablation.command import add_lesion_arguments, run_lesion
+
+    lesion = commands.add_parser("lesion", help="make an RF, cryo or chemical lesion in a tissue block or at a textbook "
+                                 "needle, and print its size")
+    add_lesion_arguments(lesion)
+    lesion.set_defaults(handler=run_lesion)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -221,7 +221,9 @@ def chemical_lesion(site: Site, needle: Needle, settings: ChemicalSettings, *,
     course.series.update({name: 100.0 * values for name, values in course.series.items()})
     return build_result(
         modality="chemical", settings=settings, site=site, grid=grid, probe=probe,
-        lesion_field=np.log10(np.maximum(run.dose, 1e-30)), lesion_threshold=0.0,
+        # The dose itself, not its log: where the agent never reached 10 % it is 0, and a log
+        # would put every interpolated edge on the inner node (a toothed outline, biased inwards).
+        lesion_field=run.dose, lesion_threshold=1.0,
         lesion_definition=f"kill dose ≥ 1 ({agent.name}: " + ", ".join(
             f"{c:g} % for {t:g} s" for c, t in zip(agent.kill_pct, agent.kill_time_s)) + ")",
         zones=[("bolus", f"Injected bolus ({settings.volume_ml:g} mL)", "bolus", 0.5, False),

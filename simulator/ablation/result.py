@@ -83,8 +83,8 @@ class LesionResult:
         The active tip as modelled (radius and length, mm).
     lesion_field : numpy.ndarray, shape grid.shape, float32
         The quantity that decides the lesion: it is inside where ``lesion_field >=
-        lesion_threshold`` (log10 Ω for heat, degrees below 0 °C for cold, log10 of the kill
-        dose for an agent).
+        lesion_threshold`` (log10 Ω for heat, degrees below 0 °C for cold, the kill dose for an
+        agent).
     lesion_threshold : float
         See ``lesion_field``.
     lesion_definition : str
