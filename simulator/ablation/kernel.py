@@ -35,7 +35,7 @@ import math
 
 from numba import njit
 
-__all__ = ["FREE", "BODY", "FRAME", "enthalpy_of", "thermal_state", "face_conductances", "step"]
+__all__ = ["FREE", "BODY", "FRAME", "enthalpy_of", "thermal_state", "face_conductances", "refresh_faces", "step"]
 
 FREE, BODY, FRAME = 0, 1, 2
 
@@ -113,14 +113,38 @@ def face_conductances(K, ny, nz, faces):
 
 
 @njit(cache=True)
+def refresh_faces(K, changed, ny, nz, faces):
+    """Recompute the faces of the nodes whose conductance changed (``changed`` set by
+    :func:`step`, cleared here): the same values :func:`face_conductances` would give."""
+    n_total = K.size
+    strides = (ny * nz, nz, 1)
+    for n in range(n_total):
+        if not changed[n]:
+            continue
+        changed[n] = 0
+        kn = K[n]
+        for a in range(3):
+            s = strides[a]
+            p = n + s
+            if p < n_total:
+                kp = K[p]
+                faces[a, n] = 2.0 * kn * kp / (kn + kp) if kn + kp > 0.0 else 0.0
+            m = n - s
+            if m >= 0:
+                km = K[m]
+                faces[a, m] = 2.0 * km * kn / (km + kn) if km + kn > 0.0 else 0.0
+
+
+@njit(cache=True)
 def step(H, T, K, C, F, faces, labels, cf, cu, rl, kf, ku, perf, phase, t_s, dtm, u_blood, has_source, source, state,
          theta, body_on, body_value, dt, inv_h2, ny, nz, H_out, T_out, peak, low, dose, dose_mode, ln_a, ea_over_r,
-         floor_c, log_u, log_rate):
+         floor_c, log_u, log_rate, changed):
     """One explicit step from ``H`` (values ``T``) to ``H_out`` (values ``T_out``).
 
     ``C`` holds inverse effective capacities and ``faces`` the face conductances of
     :func:`face_conductances`; ``K``, ``C`` and ``F`` are updated in place to the new state
-    (each node reads only its own). Also keeps the highest and lowest value of every node and
+    (each node reads only its own), and ``changed`` marks the nodes whose ``K`` changed (for
+    :func:`refresh_faces`). Also keeps the highest and lowest value of every node and
     the dose at the step's mean value: ``dose_mode`` 1 adds ``dt · A exp(−E_a/(RT))`` above
     ``floor_c`` (°C, T in K), 2 adds ``dt · rate(u)`` from the log-log table, 0 nothing.
     Returns the power per volume summed over the nodes (W/m³) that came from the body (the
@@ -175,8 +199,15 @@ def step(H, T, K, C, F, faces, labels, cf, cu, rl, kf, ku, perf, phase, t_s, dtm
             p_body += surface * inv_h2 * (body_value - t_new)
             p_perf += sink * (u_blood - t_new)
         H_out[n] = h_new
-        if phase:
+        h_liquid = cf[lab] * dtm + rl[lab]
+        if phase and F[n] == 1.0 and h_new >= h_liquid:
+            # still liquid (the common case far from the probe): only the value changes
+            t = t_s + dtm + (h_new - h_liquid) * C[n]
+        elif phase:
+            k_old = K[n]
             t, C[n], F[n], K[n] = _node_state(h_new, cf[lab], cu[lab], rl[lab], kf[lab], ku[lab], phase, t_s, dtm)
+            if K[n] != k_old:
+                changed[n] = 1
         else:
             t = t_s + h_new * C[n]
         T_out[n] = t

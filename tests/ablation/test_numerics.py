@@ -174,7 +174,7 @@ def _checkerboard_growth(dt_fraction: float) -> float:
         kernel.step(H, T, K, C, F, faces, labels, table, table, np.zeros(1), conductivity, conductivity, np.zeros(1), False,
                     0.0, 1.0, 37.0, False,
                     np.zeros(1), state, np.ones(6 * n), False, 0.0, dt, 1.0 / h**2, shape[1], shape[2], H_out, T_out,
-                    peak, low, dose, 0, 0.0, 0.0, 0.0, np.zeros(2), np.zeros(2))
+                    peak, low, dose, 0, 0.0, 0.0, 0.0, np.zeros(2), np.zeros(2), np.zeros(n, dtype=np.uint8))
         H, H_out, T, T_out = H_out, H, T_out, T
     return float(np.abs(T - 37.0).max())
 
