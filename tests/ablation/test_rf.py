@@ -286,3 +286,36 @@ def test_scene_tissues_shape_the_lesion(l4_lesion):
     assert l4_lesion.damaged_mm3.get("L5", 0.0) > 0.0
     block = lesion("rf_18g_150mm_10mm", 80.0, 90.0, site=TissueBlock("muscle"))
     assert abs(l4_lesion.volume_mm3 / block.volume_mm3 - 1.0) > 0.05
+
+
+def test_an_electrode_beside_a_ganglion_damages_what_must_be_spared(default_scene):
+    """A cannula coming from behind whose active tip passes 1 mm lateral of the right L4 ganglion
+    (a needle far too deep and lateral): the lesion reaches the ganglion, the result lists it
+    among the structures to spare and the report tells the trainee."""
+    from simulator.devices import device
+    from simulator.needle import Needle
+
+    ganglion = default_scene.structure("ganglion_L4_right").field
+    centre = np.asarray(ganglion.points_mm, dtype=float).mean(axis=0)
+    model = device("rf_18g_150mm_10mm")
+    direction = np.array([0.0, -1.0, 0.0])  # anterior, as from the back
+    middle = centre + np.array([-1.0, 0.0, 0.0]) * (float(np.max(ganglion.radii_mm)) + 1.0 + model.radius_mm)
+    tip = middle + 5.0 * direction
+    needle = Needle("needle 1", model, tip - 60.0 * direction, direction, depth_mm=60.0)
+    result = rf_lesion(default_scene, needle, RFSettings(), target_id="medial_branch_L4_right")
+    assert "ganglion_L4_right" in result.critical_ids
+    assert result.damaged_mm3["ganglion_L4_right"] > 5.0
+    assert "must be spared" in result.report and "ganglion_L4_right" in result.report
+    assert result.target_length_mm == 0.0 and "misses medial_branch_L4_right" in result.report
+
+
+def test_chosen_points_are_recorded():
+    """A point the caller gives, 1 mm from the electrode's surface beside the middle of its tip,
+    gets its own course (°C): hotter than the built-in point 2 mm out, cooler than the electrode."""
+    needle = block_needle("rf_18g_100mm_10mm")  # tip at the origin, along +z
+    point = [needle.model.radius_mm + 1.0, 0.0, -5.0]
+    result = rf_lesion(EX_VIVO, needle, RFSettings(80.0, 60.0), probe_points_mm=[point])
+    course = result.time_course
+    assert course.units["point_0_c"] == "°C" and course.units["power_w"] == "W"
+    near, far = course.series["point_0_c"].max(), course.series["lateral_2mm_c"].max()
+    assert far < near < 80.0 and near > 60.0
