@@ -33,7 +33,8 @@ from simulator.ablation.solver import Run
 from simulator.mesh import TriangleMesh
 from simulator.scene import Scene
 
-__all__ = ["LesionResult", "Zone", "TimeCourse", "build_result", "nerve_coverage", "damaged_volumes",
+__all__ = ["LesionResult", "Zone", "TimeCourse", "build_result", "nerve_coverage", "combined_nerve_coverage",
+           "damaged_volumes",
            "watch_points", "run_time_course", "NERVE_SAMPLE_MM"]
 
 #: Step along a nerve's centreline when measuring how much of it lies in the lesion (mm).
@@ -233,22 +234,51 @@ def _iso_surface(grid: LesionGrid, values: np.ndarray, level: float) -> Triangle
     return mesh if mesh.volume_mm3() >= 0 else TriangleMesh(vertices, faces[:, ::-1].copy())
 
 
+def _nerve_samples(scene: Scene, target_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """Arc length (mm) and patient position of points every :data:`NERVE_SAMPLE_MM` along a nerve's centreline."""
+    points = np.asarray(scene.structure(target_id).field.points_mm, dtype=float)
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    samples_arc = np.linspace(0.0, float(arc[-1]), max(int(np.ceil(arc[-1] / NERVE_SAMPLE_MM)), 1) + 1)
+    return samples_arc, np.column_stack([np.interp(samples_arc, arc, points[:, a]) for a in range(3)])
+
+
+def _inside(grid: LesionGrid, field: np.ndarray, threshold: float, points_mm: np.ndarray) -> np.ndarray:
+    """Whether each patient point lies in ``field >= threshold`` (trilinear; outside the grid: no)."""
+    index = grid.index_from_patient(points_mm)
+    outside_value = float(np.min(field)) - 1.0
+    values = map_coordinates(np.asarray(field, dtype=float), index.T, order=1, mode="constant", cval=outside_value)
+    return values >= threshold
+
+
+def _covered(samples_arc: np.ndarray, inside: np.ndarray) -> tuple[float, float]:
+    both = inside[:-1] & inside[1:]
+    length = float(np.sum(np.diff(samples_arc)[both]))
+    total = float(samples_arc[-1])
+    return length, (length / total if total > 0 else 0.0)
+
+
 def nerve_coverage(scene: Scene, target_id: str, grid: LesionGrid, field: np.ndarray, threshold: float
                    ) -> tuple[float, float]:
     """Length (mm) of the target nerve's centreline inside ``field >= threshold`` and its fraction of the whole nerve."""
-    tube = scene.structure(target_id).field
-    points = np.asarray(tube.points_mm, dtype=float)
-    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
-    total = float(arc[-1])
-    samples_arc = np.linspace(0.0, total, max(int(np.ceil(total / NERVE_SAMPLE_MM)), 1) + 1)
-    samples = np.column_stack([np.interp(samples_arc, arc, points[:, a]) for a in range(3)])
-    index = grid.index_from_patient(samples)
-    outside_value = float(np.min(field)) - 1.0
-    values = map_coordinates(np.asarray(field, dtype=float), index.T, order=1, mode="constant", cval=outside_value)
-    inside = values >= threshold
-    both = inside[:-1] & inside[1:]
-    length = float(np.sum(np.diff(samples_arc)[both]))
-    return length, (length / total if total > 0 else 0.0)
+    samples_arc, points = _nerve_samples(scene, target_id)
+    return _covered(samples_arc, _inside(grid, field, threshold, points))
+
+
+def combined_nerve_coverage(scene: Scene, target_id: str, results: list["LesionResult"]) -> tuple[float, float]:
+    """Length (mm) and fraction of a nerve's centreline inside any of several lesions: a
+    procedure's lesions at several needle positions (procedure.md step 15), each stretch of
+    nerve counted once.
+
+    Examples
+    --------
+    >>> combined_nerve_coverage(scene, "medial_branch_L4_right", [first, after_withdrawing])   # doctest: +SKIP
+    (12.9, 0.45)
+    """
+    samples_arc, points = _nerve_samples(scene, target_id)
+    inside = np.zeros(len(points), dtype=bool)
+    for result in results:
+        inside |= _inside(result.grid, result.lesion_field, result.lesion_threshold, points)
+    return _covered(samples_arc, inside)
 
 
 def damaged_volumes(scene: Scene, grid: LesionGrid, mask: np.ndarray) -> dict[str, float]:

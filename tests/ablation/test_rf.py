@@ -319,3 +319,26 @@ def test_chosen_points_are_recorded():
     assert course.units["point_0_c"] == "°C" and course.units["power_w"] == "W"
     near, far = course.series["point_0_c"].max(), course.series["lateral_2mm_c"].max()
     assert far < near < 80.0 and near > 60.0
+
+
+def test_lesions_at_two_positions_count_shared_nerve_once(default_scene, l4_lesion):
+    """A second lesion after withdrawing the textbook cannula 3 mm (repositioning, procedure.md
+    step 15): the combined coverage lies between the larger lesion's and the sum of both (the
+    stretch both take in is counted once). The textbook position already takes in the stretch of
+    nerve that runs along the SAP neck, so the second lesion adds little (docs/ablation.md)."""
+    from simulator.ablation import combined_nerve_coverage
+    from simulator.approach import place_needle, textbook_approach
+    from simulator.needle import withdraw
+
+    target = "medial_branch_L4_right"
+    needle, _ = place_needle(default_scene, textbook_approach(target))
+    back, _ = withdraw(default_scene, needle, 3.0)
+    second = rf_lesion(default_scene, back, RFSettings(), target_id=target)
+    length, fraction = combined_nerve_coverage(default_scene, target, [l4_lesion, second])
+    assert combined_nerve_coverage(default_scene, target, [l4_lesion, l4_lesion])[0] == pytest.approx(l4_lesion.target_length_mm)
+    record("RF at the L4 medial branch + a second lesion 3 mm back", "nerve length in either lesion", length,
+           "between the larger and the sum", max(l4_lesion.target_length_mm, second.target_length_mm) < length
+           < l4_lesion.target_length_mm + second.target_length_mm)
+    assert max(l4_lesion.target_length_mm, second.target_length_mm) < length
+    assert length < l4_lesion.target_length_mm + second.target_length_mm
+    assert fraction == pytest.approx(length / default_scene.structure(target).field.length_mm, rel=1e-3)
