@@ -17,8 +17,8 @@ Examples
 >>> from simulator.ablation import TissueBlock, block_needle
 >>> result = chemical_lesion(TissueBlock("muscle"), block_needle("spinal_22g_89mm"),
 ...                          ChemicalSettings("ethanol", volume_ml=0.5, concentration_pct=95.0))  # doctest: +SKIP
->>> round(result.size.radial_reach_mm + result.probe.radius_mm, 1)                                  # doctest: +SKIP
-4.9
+>>> round(result.size.radial_reach_mm + result.probe.radius_mm, 1)   # bolus 4.9 mm + diffusion   # doctest: +SKIP
+5.5
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ Examples
 >>> from simulator.ablation import TissueBlock, block_needle
 >>> result = cryo_lesion(TissueBlock("muscle"), block_needle("cryo_14g_100mm"), CryoSettings())   # doctest: +SKIP
 >>> round(result.zones["ice_ball_0c"].size.width_mm, 1)                                          # doctest: +SKIP
-11.6
+11.8
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Examples
 --------
 >>> print(result.report)                                            # doctest: +SKIP
 Radiofrequency: 80 °C for 90 s (10 s ramp), 18 G cannula, 10 mm active tip (scene).
-Lesion (Arrhenius Ω ≥ 1, liver set): 402 mm³, 13.1 mm long along the needle and 7.5 mm wide, ...
+Lesion (Arrhenius Ω ≥ 1, liver set): 306 mm³, 12.8 mm long along the needle and 6.7 mm wide; ...
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ piecewise-linear H(u), so the monotone limit ``dt <= h² / (6 max(K/C))`` (ablat
 the only one and no node overshoots the probe's value.
 
 The kernels are plain loops over the flattened grid; numba compiles them once and caches the
-machine code next to this file. See ``docs/benchmarks.md`` for why numpy alone was too slow.
+machine code next to this file. They release the GIL (``nogil``), so a GUI can run a model on a
+worker thread and stay responsive. See ``docs/benchmarks.md`` for why numpy alone was too slow.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ __all__ = ["FREE", "BODY", "FRAME", "enthalpy_of", "thermal_state", "face_conduc
 FREE, BODY, FRAME = 0, 1, 2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def enthalpy_of(value, cf, cu, rl, phase, t_s, dtm):
     """Enthalpy (or amount) per volume of one node at ``value``; see the module notes."""
     if not phase:
@@ -52,7 +53,7 @@ def enthalpy_of(value, cf, cu, rl, phase, t_s, dtm):
     return cf * dtm + rl + cu * (value - t_s - dtm)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _node_state(h, cf, cu, rl, kf, ku, phase, t_s, dtm):
     """(value, inverse effective capacity 1/(dH/du), liquid fraction, conductance) of enthalpy ``h``."""
     if not phase:
@@ -71,7 +72,7 @@ def _node_state(h, cf, cu, rl, kf, ku, phase, t_s, dtm):
     return t_s + dtm + (h - h_liquid) * inverse, inverse, 1.0, ku
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _implicit_value(rhs, g, cf, cu, rl, phase, t_s, dtm):
     """The value u with ``H(u) + g·u = rhs`` (g ≥ 0): the point-implicit update solved exactly on
     the piecewise-linear H, so a node that freezes within a step cannot overshoot the probe."""
@@ -86,7 +87,7 @@ def _implicit_value(rhs, g, cf, cu, rl, phase, t_s, dtm):
     return (rhs - h_liquid + cu * (t_s + dtm)) / (cu + g)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def thermal_state(H, labels, cf, cu, rl, kf, ku, phase, t_s, dtm, T, K, C, F):
     """From the enthalpy ``H`` of every node: value ``T``, conductance ``K``, inverse effective
     capacity ``C = 1 / (dH/du)`` and liquid fraction ``F`` (1 without phase change)."""
@@ -95,7 +96,7 @@ def thermal_state(H, labels, cf, cu, rl, kf, ku, phase, t_s, dtm, T, K, C, F):
         T[n], C[n], F[n], K[n] = _node_state(H[n], cf[lab], cu[lab], rl[lab], kf[lab], ku[lab], phase, t_s, dtm)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def face_conductances(K, ny, nz, faces):
     """Harmonic mean of ``K`` on the +i, +j, +k face of every node (``faces``, shape (3, n));
     faces that leave the grid are 0."""
@@ -112,7 +113,7 @@ def face_conductances(K, ny, nz, faces):
             faces[a, n] = 2.0 * kn * km / (kn + km) if kn + km > 0.0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def refresh_faces(K, changed, ny, nz, faces):
     """Recompute the faces of the nodes whose conductance changed (``changed`` set by
     :func:`step`, cleared here): the same values :func:`face_conductances` would give."""
@@ -135,7 +136,7 @@ def refresh_faces(K, changed, ny, nz, faces):
                 faces[a, m] = 2.0 * km * kn / (km + kn) if km + kn > 0.0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def step(H, T, K, C, F, faces, labels, cf, cu, rl, kf, ku, perf, phase, t_s, dtm, u_blood, has_source, source, state,
          theta, body_on, body_value, dt, inv_h2, ny, nz, H_out, T_out, peak, low, dose, dose_mode, ln_a, ea_over_r,
          floor_c, log_u, log_rate, changed):
@@ -224,7 +225,7 @@ def step(H, T, K, C, F, faces, labels, cf, cu, rl, kf, ku, perf, phase, t_s, dtm
     return p_body, p_perf
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _table_rate(u, log_u, log_rate):
     """Rate interpolated linearly in log-log between the knots; 0 below the first, the last above the last."""
     if u <= 0.0:

@@ -13,7 +13,7 @@ Examples
 >>> result = rf_lesion(TissueBlock("muscle", perfused=False), block_needle("rf_18g_100mm_10mm"),
 ...                    RFSettings())                                   # doctest: +SKIP
 >>> round(result.width_mm, 1), round(result.volume_mm3)              # doctest: +SKIP
-(7.4, 396)
+(6.4, 299)
 """
 
 from __future__ import annotations
@@ -271,8 +271,9 @@ def combined_nerve_coverage(scene: Scene, target_id: str, results: list["LesionR
 
     Examples
     --------
-    >>> combined_nerve_coverage(scene, "medial_branch_L4_right", [first, after_withdrawing])   # doctest: +SKIP
-    (12.9, 0.45)
+    >>> length, fraction = combined_nerve_coverage(scene, "medial_branch_L4_right", [first, three_mm_back])  # doctest: +SKIP
+    >>> round(length, 1), round(fraction, 2)                                                              # doctest: +SKIP
+    (8.8, 0.31)
     """
     samples_arc, points = _nerve_samples(scene, target_id)
     inside = np.zeros(len(points), dtype=bool)

@@ -21,7 +21,7 @@ Examples
 >>> result = rf_lesion(TissueBlock("muscle", perfused=False), block_needle("rf_18g_100mm_10mm"),
 ...                    RFSettings(80.0, 90.0))                          # doctest: +SKIP
 >>> round(result.width_mm, 1)                                        # doctest: +SKIP
-7.4
+6.4
 """
 
 from __future__ import annotations
