@@ -165,3 +165,18 @@ def test_protocols_outside_what_probes_allow_are_refused(options, name, allowed)
 def test_an_rf_cannula_is_not_a_cryoprobe():
     with pytest.raises(ParameterError, match="cryoprobe"):
         cryo_lesion(IN_VIVO, block_needle("rf_18g_100mm_10mm"), CryoSettings())
+
+
+def test_protocol_a_at_the_l4_medial_branch_destroys_at_least_4mm_of_it(default_scene):
+    """The 14 G probe placed by the textbook parallel approach on the right L4 medial branch:
+    protocol A takes ≥ 4 mm of the nerve below −20 °C (ablation.md §5: "≥ 4 mm frozen nerve
+    length"; procedure.md §6 item 13) and reaches no critical structure."""
+    from simulator.approach import place_needle, textbook_approach
+
+    needle, _ = place_needle(default_scene, textbook_approach("medial_branch_L4_right"), device_id="cryo_14g_100mm")
+    result = cryo_lesion(default_scene, needle, CryoSettings(), target_id="medial_branch_L4_right")
+    record("cryo protocol A at the L4 medial branch (textbook needle)", "nerve length below −20 °C",
+           result.target_length_mm, ">= 4 mm (ablation.md §5)", result.target_length_mm >= 4.0)
+    assert result.target_length_mm >= 4.0
+    assert result.critical_ids == ()
+    assert result.zones["ice_ball_0c"].size.volume_mm3 > result.volume_mm3
