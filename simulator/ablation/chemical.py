@@ -189,12 +189,13 @@ def _bolus(grid, tissues, volume_ml: float) -> np.ndarray:
 
 def chemical_lesion(site: Site, needle: Needle, settings: ChemicalSettings, *,
                     spacing_mm: float = CHEMICAL_DEFAULT_SPACING_MM, target_id: str | None = None,
-                    probe_points_mm: object = None, progress: Callable[[float], bool] | None = None) -> LesionResult:
+                    probe_points_mm: object = None, perfused: bool | None = None,
+                    progress: Callable[[float], bool] | None = None) -> LesionResult:
     """Model a chemical neurolysis: ``settings.volume_ml`` injected at the tip of ``needle`` (any needle).
 
     Parameters are those of :func:`simulator.ablation.rf_lesion`; ``spacing_mm`` 0.2 to 1.0,
-    default 0.5. The lesion is where the kill dose reaches 1; zones give the bolus and the
-    tissue the agent reached at 10 % or more.
+    default 0.5; without perfusion nothing clears the agent. The lesion is where the kill dose
+    reaches 1; zones give the bolus and the tissue the agent reached at 10 % or more.
     """
     started = time.perf_counter()
     if not isinstance(settings, ChemicalSettings):
@@ -205,7 +206,7 @@ def chemical_lesion(site: Site, needle: Needle, settings: ChemicalSettings, *,
     margin = (_MARGIN_EXTRA_MM + bolus_radius_mm(settings.volume_ml)
               + diffusion_length_mm(agent.diffusivity_water_m2_s, settings.observe_s))
     grid = needle_grid(tip, tip, margin_mm=margin, spacing_mm=h, direction=needle.tip_direction)
-    tissues = tissue_map(site, grid)
+    tissues = tissue_map(site, grid, perfused=perfused)
     bolus = _bolus(grid, tissues, settings.volume_ml)
     probe = ProbeShape(needle.model.radius_mm, 0.0)
     names, points = watch_points(grid, probe, probe_points_mm, "pct")
@@ -230,4 +231,5 @@ def chemical_lesion(site: Site, needle: Needle, settings: ChemicalSettings, *,
                ("reach_10pct", "Tissue the agent reached at 10 % or more", "peak_concentration_pct", 10.0, False)],
         fields={"bolus": bolus, "peak_concentration_pct": 100.0 * run.peak,
                 "final_concentration_pct": 100.0 * run.final, "kill_dose": run.dose},
-        time_course=course, target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started)
+        time_course=course, target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started,
+        perfused=tissues.perfused)

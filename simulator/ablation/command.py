@@ -53,7 +53,7 @@ def add_lesion_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concentration-pct", type=float, default=None,
                         help="injected concentration, %% (ethanol 35-100, default 95; phenol 3-8, default 6)")
     parser.add_argument("--tissue", default="muscle", help="tissue of the block (default %(default)s)")
-    parser.add_argument("--ex-vivo", action="store_true", help="block without perfusion, as in bench studies")
+    parser.add_argument("--ex-vivo", action="store_true", help="no blood perfusion (a bench study; in the patient too)")
     parser.add_argument("--bath-c", type=float, default=37.0, help="starting temperature of the block, °C (default %(default)s)")
     parser.add_argument("--target", default=None,
                         help="lesion at the textbook needle for this nerve in the patient (e.g. medial_branch_L4_right) "
@@ -133,7 +133,7 @@ def run_lesion(args: argparse.Namespace) -> int:
     model = {"rf": rf_lesion, "cryo": cryo_lesion, "chemical": chemical_lesion}[args.modality]
     options = {} if args.spacing_mm is None else {"spacing_mm": args.spacing_mm}
     try:
-        result = model(site, needle, settings, target_id=args.target, **options)
+        result = model(site, needle, settings, target_id=args.target, perfused=not args.ex_vivo, **options)
     except ParameterError as error:
         raise _named_by_flag(error) from None
     pictures = []

@@ -144,7 +144,7 @@ def cryo_medium(tissues) -> Medium:
 
 
 def cryo_lesion(site: Site, needle: Needle, settings: CryoSettings, *, spacing_mm: float = CRYO_DEFAULT_SPACING_MM,
-                target_id: str | None = None, probe_points_mm: object = None,
+                target_id: str | None = None, probe_points_mm: object = None, perfused: bool | None = None,
                 progress: Callable[[float], bool] | None = None) -> LesionResult:
     """Model a cryoneurolysis lesion made by ``needle`` (a cryoprobe) at ``site``.
 
@@ -156,7 +156,8 @@ def cryo_lesion(site: Site, needle: Needle, settings: CryoSettings, *, spacing_m
     if not isinstance(settings, CryoSettings):
         raise ParameterError("settings", type(settings).__name__, "CryoSettings")
     setup = heat_setup(site, needle, "cryoprobe", spacing_mm=spacing_mm, spacing_range_mm=(0.2, 1.5),
-                       time_s=settings.total_s, margin_extra_mm=_MARGIN_EXTRA_MM, probe_points_mm=probe_points_mm)
+                       time_s=settings.total_s, margin_extra_mm=_MARGIN_EXTRA_MM, probe_points_mm=probe_points_mm,
+                       perfused=perfused)
     grid, shape = setup.grid, setup.probe
     run = simulate(grid, cryo_medium(setup.tissues), probe_body(grid, shape), setup.tissues.baseline_c, settings.phases(),
                    probes_mm=setup.points_mm, progress=progress, what="cryo lesion")
@@ -169,5 +170,6 @@ def cryo_lesion(site: Site, needle: Needle, settings: CryoSettings, *, spacing_m
                ("core_minus40c", "Core colder than −40 °C (near-universal cell death)", "min_temperature_c", -40.0, True)],
         fields={"min_temperature_c": low, "final_temperature_c": run.final},
         time_course=run_time_course(run, "probe_c", setup.point_names, "°C"),
-        target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started)
+        target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started,
+        perfused=setup.tissues.perfused)
 

@@ -56,7 +56,7 @@ def describe(result: "LesionResult") -> str:
                          "lay the active tip closer to the nerve and along it.")
         else:
             lines.append(f"It misses {target}: the nerve survives and the pain will too.")
-    if result.site == "scene":
+    if result.site.startswith("scene"):
         if result.critical_ids:
             reached = ", ".join(f"{s} ({result.damaged_mm3[s]:.1f} mm³)" for s in result.critical_ids)
             lines.append(f"It also reaches {reached}, which must be spared.")

@@ -320,22 +320,24 @@ def run_time_course(run: Run, body_name: str | None, point_names: list[str], uni
     return TimeCourse(run.time_s, series, {name: ("W" if name == "power_w" else unit) for name in series})
 
 
-def site_name(site: Site) -> str:
+def site_name(site: Site, perfused: bool) -> str:
     """How a site is named in results and reports."""
+    state = "perfused" if perfused else "ex vivo, no perfusion"
     if isinstance(site, TissueBlock):
-        state = "perfused" if site.perfused else "ex vivo, no perfusion"
         return f"block of {site.tissue} ({state}, {site.temperature_c:g} °C)"
-    return "scene"
+    return "scene" if perfused else "scene, no perfusion"
 
 
 def build_result(*, modality: str, settings: Any, site: Site, grid: LesionGrid, probe: ProbeShape,
                  lesion_field: np.ndarray, lesion_threshold: float, lesion_definition: str,
                  zones: list[tuple[str, str, str, float, bool]], fields: dict[str, np.ndarray],
-                 time_course: TimeCourse, target_id: str | None, steps: int, dt_s: float, started: float) -> LesionResult:
+                 time_course: TimeCourse, target_id: str | None, steps: int, dt_s: float, started: float,
+                 perfused: bool) -> LesionResult:
     """Measure a modelled lesion and write its report.
 
     ``zones`` are ``(name, description, field name, threshold, below)``; ``started`` is the
-    ``time.perf_counter()`` at the start of the model, for :attr:`LesionResult.elapsed_s`.
+    ``time.perf_counter()`` at the start of the model, for :attr:`LesionResult.elapsed_s`;
+    ``perfused`` whether blood perfusion was on.
     """
     from simulator.ablation.explain import describe
 
@@ -357,7 +359,7 @@ def build_result(*, modality: str, settings: Any, site: Site, grid: LesionGrid, 
         critical = tuple(s for s in damaged if site.structure(s).role == "critical" and s != target_id)
         if target_id is not None:
             target_length, target_fraction = nerve_coverage(site, target_id, grid, lesion, lesion_threshold)
-    result = LesionResult(modality, settings, site_name(site), grid, probe, lesion, lesion_threshold, lesion_definition,
+    result = LesionResult(modality, settings, site_name(site, perfused), grid, probe, lesion, lesion_threshold, lesion_definition,
                           size, zone_values, stored, time_course, target_id, target_length, target_fraction, damaged,
                           critical, steps, dt_s, 0.0)
     return replace(result, report=describe(result), elapsed_s=time.perf_counter() - started)

@@ -128,7 +128,7 @@ class RFSettings:
 
 
 def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: float = RF_DEFAULT_SPACING_MM,
-              target_id: str | None = None, probe_points_mm: object = None,
+              target_id: str | None = None, probe_points_mm: object = None, perfused: bool | None = None,
               progress: Callable[[float], bool] | None = None) -> LesionResult:
     """Model an RF heat lesion made by ``needle`` (an RF cannula) at ``site``.
 
@@ -147,6 +147,9 @@ def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: f
         The nerve to measure coverage of (scene only).
     probe_points_mm : array_like, shape (n, 3), optional
         Patient points (mm) whose temperature is recorded against time.
+    perfused : bool, optional
+        Blood perfusion on or off (ex vivo); default the site's own (a block's flag; the
+        patient is perfused).
     progress : callable, optional
         ``progress(fraction) -> bool``; returning False cancels.
 
@@ -159,7 +162,8 @@ def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: f
     if not isinstance(settings, RFSettings):
         raise ParameterError("settings", type(settings).__name__, "RFSettings")
     setup = heat_setup(site, needle, "rf_cannula", spacing_mm=spacing_mm, spacing_range_mm=(0.1, 1.0),
-                       time_s=settings.heating_s, margin_extra_mm=_MARGIN_EXTRA_MM, probe_points_mm=probe_points_mm)
+                       time_s=settings.heating_s, margin_extra_mm=_MARGIN_EXTRA_MM, probe_points_mm=probe_points_mm,
+                       perfused=perfused)
     grid, shape = setup.grid, setup.probe
     damage = arrhenius_set(settings.damage_model)
     run = simulate(grid, heat_medium(setup.tissues), probe_body(grid, shape), setup.tissues.baseline_c, settings.phases(),
@@ -174,5 +178,6 @@ def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: f
         zones=[("isotherm_50c", f"{ISOTHERM_C:g} °C isotherm (peak temperature ≥ {ISOTHERM_C:g} °C)",
                 "peak_temperature_c", ISOTHERM_C, False)],
         fields={"peak_temperature_c": run.peak, "damage_omega": omega, "final_temperature_c": run.final},
-        time_course=course, target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started)
+        time_course=course, target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started,
+        perfused=setup.tissues.perfused)
 

@@ -75,7 +75,7 @@ class HeatSetup:
 
 
 def heat_setup(site: Site, needle: Needle, kind: str, *, spacing_mm: float, spacing_range_mm: tuple[float, float],
-               time_s: float, margin_extra_mm: float, probe_points_mm: object) -> HeatSetup:
+               time_s: float, margin_extra_mm: float, probe_points_mm: object, perfused: bool | None = None) -> HeatSetup:
     """The grid round the active tip of ``needle`` (a device of ``kind``), wide enough for heat
     to spread for ``time_s`` plus ``margin_extra_mm``, and the tissues on it."""
     h = check_range(spacing_mm, "spacing_mm", *spacing_range_mm, "mm")
@@ -84,4 +84,4 @@ def heat_setup(site: Site, needle: Needle, kind: str, *, spacing_mm: float, spac
     margin = margin_extra_mm + diffusion_length_mm(HEAT_REACH_DIFFUSIVITY_M2_S, time_s)
     grid = needle_grid(start, tip, margin_mm=margin, spacing_mm=h)
     names, points = watch_points(grid, probe, probe_points_mm, "c")
-    return HeatSetup(grid, tissue_map(site, grid), probe, names, points)
+    return HeatSetup(grid, tissue_map(site, grid, perfused=perfused), probe, names, points)

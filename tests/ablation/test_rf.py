@@ -342,3 +342,17 @@ def test_lesions_at_two_positions_count_shared_nerve_once(default_scene, l4_lesi
     assert max(l4_lesion.target_length_mm, second.target_length_mm) < length
     assert length < l4_lesion.target_length_mm + second.target_length_mm
     assert fraction == pytest.approx(length / default_scene.structure(target).field.length_mm, rel=1e-3)
+
+
+def test_perfusion_can_be_switched_off_in_the_patient(default_scene, l4_lesion):
+    """Without perfusion (an ex-vivo comparison in the patient's own tissues) the same lesion is a
+    little larger, and the result says so."""
+    from simulator.approach import place_needle, textbook_approach
+
+    needle, _ = place_needle(default_scene, textbook_approach("medial_branch_L4_right"))
+    dry = rf_lesion(default_scene, needle, RFSettings(), target_id="medial_branch_L4_right", perfused=False)
+    assert dry.site == "scene, no perfusion" and l4_lesion.site == "scene"
+    assert l4_lesion.volume_mm3 < dry.volume_mm3 < 1.1 * l4_lesion.volume_mm3
+    assert "scene, no perfusion" in dry.report
+    forced = rf_lesion(TissueBlock("muscle"), block_needle("rf_18g_100mm_10mm"), RFSettings(), perfused=False)
+    assert forced.site.startswith("block of muscle (ex vivo")
