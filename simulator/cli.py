@@ -726,7 +726,18 @@ def build_parser() -> argparse.ArgumentParser:
     fluoro.add_argument("--json", action="store_true", help="print pose, landmark pixels and dose as JSON")
     fluoro.add_argument("--anatomy", default=None, help="anatomy folder (default: the default patient)")
     fluoro.set_defaults(handler=_cmd_fluoro)
+    _add_lesion_command(commands)
     return parser
+
+
+def _add_lesion_command(commands) -> None:
+    """``rhizosim lesion``: the ablation models (options and output in simulator.ablation.command)."""
+    from simulator.ablation.command import add_lesion_arguments, run_lesion
+
+    lesion = commands.add_parser("lesion", help="make an RF, cryo or chemical lesion in a tissue block or at a textbook "
+                                 "needle, and print its size")
+    add_lesion_arguments(lesion)
+    lesion.set_defaults(handler=run_lesion)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,8 +18,9 @@ from simulator.ablation.chemical import AGENTS, ChemicalSettings, chemical_lesio
 from simulator.ablation.cryo import CryoSettings, cryo_lesion
 from simulator.ablation.medium import BODY_TEMPERATURE_C, TissueBlock
 from simulator.ablation.probe import block_needle
-from simulator.ablation.result import LesionResult, TimeCourse, Zone
+from simulator.ablation.result import LesionResult, TimeCourse, Zone, combined_nerve_coverage
 from simulator.ablation.rf import RFSettings, rf_lesion
 
 __all__ = ["rf_lesion", "cryo_lesion", "chemical_lesion", "RFSettings", "CryoSettings", "ChemicalSettings", "AGENTS",
-           "TissueBlock", "block_needle", "LesionResult", "TimeCourse", "Zone", "BODY_TEMPERATURE_C"]
+           "TissueBlock", "block_needle", "LesionResult", "TimeCourse", "Zone", "BODY_TEMPERATURE_C",
+           "combined_nerve_coverage"]

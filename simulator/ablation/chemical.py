@@ -17,8 +17,8 @@ Examples
 >>> from simulator.ablation import TissueBlock, block_needle
 >>> result = chemical_lesion(TissueBlock("muscle"), block_needle("spinal_22g_89mm"),
 ...                          ChemicalSettings("ethanol", volume_ml=0.5, concentration_pct=95.0))  # doctest: +SKIP
->>> round(result.size.radial_reach_mm + result.probe.radius_mm, 1)                                  # doctest: +SKIP
-4.9
+>>> round(result.size.radial_reach_mm + result.probe.radius_mm, 1)   # bolus 4.9 mm + diffusion   # doctest: +SKIP
+5.5
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ CHEMICAL_DEFAULT_SPACING_MM = 0.5
 #: Longest time step, s: well below the 15 s kill time of concentrated ethanol.
 _DT_MAX_S = 5.0
 _MARGIN_EXTRA_MM = 3.0
+#: A tip resting on bone injects into the soft tissue within this distance (mm).
+_OPEN_TISSUE_REACH_MM = 1.0
 #: Tissues the agent does not enter.
 _BARRIERS = ("cortical_bone", "cancellous_bone", "air")
 #: Tissues where the agent diffuses as in water.
@@ -159,29 +161,41 @@ def agent_medium(tissues, agent: Agent) -> Medium:
 
 
 def _bolus(grid, tissues, volume_ml: float) -> np.ndarray:
-    """The nodes the bolus fills: the ``volume / node volume`` soft-tissue nodes nearest the tip."""
-    count = int(round(volume_ml * 1000.0 / grid.voxel_volume_mm3))
+    """Fraction of each node's volume the bolus fills: a sphere round the tip, clipped by bone,
+    whose radius is grown until the soft tissue inside holds the injected volume; its edge is
+    spread linearly over one spacing (partial volumes), so the bolus is the same size at every
+    spacing instead of a staircase of whole nodes."""
     open_tissue = ~np.isin(np.asarray(tissues.tissue_ids)[tissues.labels], _BARRIERS)
     tip = np.array([grid.axis_index[0], grid.axis_index[1], grid.tip_index], dtype=float)
-    index = np.stack(np.meshgrid(*[np.arange(n) for n in grid.shape], indexing="ij"), axis=-1).reshape(-1, 3)
-    distance = np.linalg.norm(index - tip, axis=1)
-    candidates = np.nonzero(open_tissue.ravel())[0]
-    order = candidates[np.argsort(distance[candidates], kind="stable")]
-    if len(order) < count:
+    index = np.stack(np.meshgrid(*[np.arange(n) for n in grid.shape], indexing="ij"), axis=-1)
+    distance = np.linalg.norm(index - tip, axis=-1)  # in spacings
+    if not np.any(open_tissue & (distance * grid.spacing_mm <= _OPEN_TISSUE_REACH_MM)):
+        tissue = tissues.tissue_ids[tissues.labels[tuple(tip.astype(int))]]
+        raise ParameterError("needle", f"tip in {tissue}", f"a tip within {_OPEN_TISSUE_REACH_MM:g} mm of soft tissue: an "
+                             "agent cannot be injected into bone")
+    target = volume_ml * 1000.0 / grid.voxel_volume_mm3  # in nodes
+
+    def filled(radius: float) -> np.ndarray:
+        return np.where(open_tissue, np.clip(radius + 0.5 - distance, 0.0, 1.0), 0.0)
+
+    low, high = 0.0, float(distance.max())
+    if filled(high - 1.0).sum() < target:
         raise ParameterError("volume_ml", volume_ml, "a volume that fits the soft tissue round the tip")
-    bolus = np.zeros(grid.size, dtype=bool)
-    bolus[order[:count]] = True
-    return bolus.reshape(grid.shape)
+    for _ in range(60):  # bisection on the radius (spacings)
+        middle = 0.5 * (low + high)
+        low, high = (middle, high) if filled(middle).sum() < target else (low, middle)
+    return filled(0.5 * (low + high))
 
 
 def chemical_lesion(site: Site, needle: Needle, settings: ChemicalSettings, *,
                     spacing_mm: float = CHEMICAL_DEFAULT_SPACING_MM, target_id: str | None = None,
-                    probe_points_mm: object = None, progress: Callable[[float], bool] | None = None) -> LesionResult:
+                    probe_points_mm: object = None, perfused: bool | None = None,
+                    progress: Callable[[float], bool] | None = None) -> LesionResult:
     """Model a chemical neurolysis: ``settings.volume_ml`` injected at the tip of ``needle`` (any needle).
 
     Parameters are those of :func:`simulator.ablation.rf_lesion`; ``spacing_mm`` 0.2 to 1.0,
-    default 0.5. The lesion is where the kill dose reaches 1; zones give the bolus and the
-    tissue the agent reached at 10 % or more.
+    default 0.5; without perfusion nothing clears the agent. The lesion is where the kill dose
+    reaches 1; zones give the bolus and the tissue the agent reached at 10 % or more.
     """
     started = time.perf_counter()
     if not isinstance(settings, ChemicalSettings):
@@ -192,14 +206,14 @@ def chemical_lesion(site: Site, needle: Needle, settings: ChemicalSettings, *,
     margin = (_MARGIN_EXTRA_MM + bolus_radius_mm(settings.volume_ml)
               + diffusion_length_mm(agent.diffusivity_water_m2_s, settings.observe_s))
     grid = needle_grid(tip, tip, margin_mm=margin, spacing_mm=h, direction=needle.tip_direction)
-    tissues = tissue_map(site, grid)
+    tissues = tissue_map(site, grid, perfused=perfused)
     bolus = _bolus(grid, tissues, settings.volume_ml)
     probe = ProbeShape(needle.model.radius_mm, 0.0)
     names, points = watch_points(grid, probe, probe_points_mm, "pct")
     names = ["tip_pct"] + names
     points = np.vstack([tip[None], points])
     fraction = settings.concentration_pct / 100.0
-    run = simulate(grid, agent_medium(tissues, agent), None, np.where(bolus, fraction, 0.0),
+    run = simulate(grid, agent_medium(tissues, agent), None, bolus * fraction,
                    [Phase(settings.observe_s, None, "spread")],
                    dose=TableDose(tuple(c / 100.0 for c in agent.kill_pct), tuple(1.0 / t for t in agent.kill_time_s)),
                    probes_mm=points, progress=progress, what="chemical lesion", record_interval_s=10.0,
@@ -208,11 +222,14 @@ def chemical_lesion(site: Site, needle: Needle, settings: ChemicalSettings, *,
     course.series.update({name: 100.0 * values for name, values in course.series.items()})
     return build_result(
         modality="chemical", settings=settings, site=site, grid=grid, probe=probe,
-        lesion_field=np.log10(np.maximum(run.dose, 1e-30)), lesion_threshold=0.0,
+        # The dose itself, not its log: where the agent never reached 10 % it is 0, and a log
+        # would put every interpolated edge on the inner node (a toothed outline, biased inwards).
+        lesion_field=run.dose, lesion_threshold=1.0,
         lesion_definition=f"kill dose ≥ 1 ({agent.name}: " + ", ".join(
             f"{c:g} % for {t:g} s" for c, t in zip(agent.kill_pct, agent.kill_time_s)) + ")",
         zones=[("bolus", f"Injected bolus ({settings.volume_ml:g} mL)", "bolus", 0.5, False),
                ("reach_10pct", "Tissue the agent reached at 10 % or more", "peak_concentration_pct", 10.0, False)],
-        fields={"bolus": bolus.astype(np.float32), "peak_concentration_pct": 100.0 * run.peak,
+        fields={"bolus": bolus, "peak_concentration_pct": 100.0 * run.peak,
                 "final_concentration_pct": 100.0 * run.final, "kill_dose": run.dose},
-        time_course=course, target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started)
+        time_course=course, target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started,
+        perfused=tissues.perfused)

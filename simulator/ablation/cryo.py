@@ -22,7 +22,7 @@ Examples
 >>> from simulator.ablation import TissueBlock, block_needle
 >>> result = cryo_lesion(TissueBlock("muscle"), block_needle("cryo_14g_100mm"), CryoSettings())   # doctest: +SKIP
 >>> round(result.zones["ice_ball_0c"].size.width_mm, 1)                                          # doctest: +SKIP
-11.6
+11.8
 """
 
 from __future__ import annotations
@@ -31,15 +31,13 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 
 from simulator._validation import check_range
-from simulator.ablation.grid import diffusion_length_mm, needle_grid
-from simulator.ablation.medium import Site, tissue_map
-from simulator.ablation.probe import probe_body, probe_shape
-from simulator.ablation.result import LesionResult, build_result, run_time_course, watch_points
+from simulator.ablation.medium import Site
+from simulator.ablation.probe import probe_body
+from simulator.ablation.result import LesionResult, build_result, run_time_course
 from simulator.ablation.solver import Medium, Phase, simulate
-from simulator.ablation.thermal import HEAT_REACH_DIFFUSIVITY_M2_S, heat_medium
+from simulator.ablation.thermal import heat_medium, heat_setup
 from simulator.errors import ParameterError
 from simulator.needle import Needle
 from simulator.tissues import TISSUES
@@ -146,7 +144,7 @@ def cryo_medium(tissues) -> Medium:
 
 
 def cryo_lesion(site: Site, needle: Needle, settings: CryoSettings, *, spacing_mm: float = CRYO_DEFAULT_SPACING_MM,
-                target_id: str | None = None, probe_points_mm: object = None,
+                target_id: str | None = None, probe_points_mm: object = None, perfused: bool | None = None,
                 progress: Callable[[float], bool] | None = None) -> LesionResult:
     """Model a cryoneurolysis lesion made by ``needle`` (a cryoprobe) at ``site``.
 
@@ -157,16 +155,12 @@ def cryo_lesion(site: Site, needle: Needle, settings: CryoSettings, *, spacing_m
     started = time.perf_counter()
     if not isinstance(settings, CryoSettings):
         raise ParameterError("settings", type(settings).__name__, "CryoSettings")
-    h = check_range(spacing_mm, "spacing_mm", 0.2, 1.5, "mm")
-    shape = probe_shape(needle, "cryoprobe")
-    start, tip = needle.active_segment_mm
-    margin = _MARGIN_EXTRA_MM + diffusion_length_mm(HEAT_REACH_DIFFUSIVITY_M2_S, settings.total_s)
-    grid = needle_grid(start, tip, margin_mm=margin, spacing_mm=h)
-    tissues = tissue_map(site, grid)
-    medium = cryo_medium(tissues)
-    names, points = watch_points(grid, shape, probe_points_mm, "c")
-    run = simulate(grid, medium, probe_body(grid, shape), tissues.baseline_c, settings.phases(),
-                   probes_mm=points, progress=progress, what="cryo lesion")
+    setup = heat_setup(site, needle, "cryoprobe", spacing_mm=spacing_mm, spacing_range_mm=(0.2, 1.5),
+                       time_s=settings.total_s, margin_extra_mm=_MARGIN_EXTRA_MM, probe_points_mm=probe_points_mm,
+                       perfused=perfused)
+    grid, shape = setup.grid, setup.probe
+    run = simulate(grid, cryo_medium(setup.tissues), probe_body(grid, shape), setup.tissues.baseline_c, settings.phases(),
+                   probes_mm=setup.points_mm, progress=progress, what="cryo lesion")
     low = run.low
     return build_result(
         modality="cryo", settings=settings, site=site, grid=grid, probe=shape,
@@ -175,6 +169,7 @@ def cryo_lesion(site: Site, needle: Needle, settings: CryoSettings, *, spacing_m
         zones=[("ice_ball_0c", f"Ice ball (reached {LIQUIDUS_C:g} °C)", "min_temperature_c", LIQUIDUS_C, True),
                ("core_minus40c", "Core colder than −40 °C (near-universal cell death)", "min_temperature_c", -40.0, True)],
         fields={"min_temperature_c": low, "final_temperature_c": run.final},
-        time_course=run_time_course(run, "probe_c", names, "°C"),
-        target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started)
+        time_course=run_time_course(run, "probe_c", setup.point_names, "°C"),
+        target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started,
+        perfused=setup.tissues.perfused)
 

@@ -4,7 +4,7 @@ Examples
 --------
 >>> print(result.report)                                            # doctest: +SKIP
 Radiofrequency: 80 °C for 90 s (10 s ramp), 18 G cannula, 10 mm active tip (scene).
-Lesion (Arrhenius Ω ≥ 1, liver set): 402 mm³, 13.1 mm long along the needle and 7.5 mm wide, ...
+Lesion (Arrhenius Ω ≥ 1, liver set): 306 mm³, 12.8 mm long along the needle and 6.7 mm wide; ...
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def describe(result: "LesionResult") -> str:
                          "lay the active tip closer to the nerve and along it.")
         else:
             lines.append(f"It misses {target}: the nerve survives and the pain will too.")
-    if result.site == "scene":
+    if result.site.startswith("scene"):
         if result.critical_ids:
             reached = ", ".join(f"{s} ({result.damaged_mm3[s]:.1f} mm³)" for s in result.critical_ids)
             lines.append(f"It also reaches {reached}, which must be spared.")

@@ -95,14 +95,19 @@ class TissueMap:
         return float(np.mean(self.labels == self.tissue_ids.index(tissue_id)))
 
 
-def tissue_map(site: Site, grid: LesionGrid) -> TissueMap:
-    """The tissue at every node of ``grid``, from a scene or a block."""
+def tissue_map(site: Site, grid: LesionGrid, *, perfused: bool | None = None) -> TissueMap:
+    """The tissue at every node of ``grid``, from a scene or a block.
+
+    ``perfused`` switches blood perfusion on or off; None keeps the site's own (a block's flag;
+    the patient is perfused).
+    """
     if isinstance(site, TissueBlock):
-        return TissueMap(np.zeros(grid.shape, dtype=np.uint8), (site.tissue,), site.perfused, site.temperature_c)
+        flow = site.perfused if perfused is None else bool(perfused)
+        return TissueMap(np.zeros(grid.shape, dtype=np.uint8), (site.tissue,), flow, site.temperature_c)
     if not isinstance(site, Scene):
         raise ParameterError("site", type(site).__name__, "a Scene or a TissueBlock")
     names = site.tissue_at(grid.node_points_mm())
     tissue_ids = tuple(sorted(set(names)))
     index = {name: i for i, name in enumerate(tissue_ids)}
     labels = np.fromiter((index[name] for name in names), dtype=np.uint8, count=len(names)).reshape(grid.shape)
-    return TissueMap(labels, tissue_ids, True, BODY_TEMPERATURE_C)
+    return TissueMap(labels, tissue_ids, True if perfused is None else bool(perfused), BODY_TEMPERATURE_C)

@@ -13,7 +13,7 @@ Examples
 >>> result = rf_lesion(TissueBlock("muscle", perfused=False), block_needle("rf_18g_100mm_10mm"),
 ...                    RFSettings())                                   # doctest: +SKIP
 >>> round(result.width_mm, 1), round(result.volume_mm3)              # doctest: +SKIP
-(7.4, 396)
+(6.4, 299)
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from simulator.ablation.solver import Run
 from simulator.mesh import TriangleMesh
 from simulator.scene import Scene
 
-__all__ = ["LesionResult", "Zone", "TimeCourse", "build_result", "nerve_coverage", "damaged_volumes",
+__all__ = ["LesionResult", "Zone", "TimeCourse", "build_result", "nerve_coverage", "combined_nerve_coverage",
+           "damaged_volumes",
            "watch_points", "run_time_course", "NERVE_SAMPLE_MM"]
 
 #: Step along a nerve's centreline when measuring how much of it lies in the lesion (mm).
@@ -83,8 +84,8 @@ class LesionResult:
         The active tip as modelled (radius and length, mm).
     lesion_field : numpy.ndarray, shape grid.shape, float32
         The quantity that decides the lesion: it is inside where ``lesion_field >=
-        lesion_threshold`` (log10 Ω for heat, degrees below 0 °C for cold, log10 of the kill
-        dose for an agent).
+        lesion_threshold`` (log10 Ω for heat, degrees below 0 °C for cold, the kill dose for an
+        agent).
     lesion_threshold : float
         See ``lesion_field``.
     lesion_definition : str
@@ -233,22 +234,52 @@ def _iso_surface(grid: LesionGrid, values: np.ndarray, level: float) -> Triangle
     return mesh if mesh.volume_mm3() >= 0 else TriangleMesh(vertices, faces[:, ::-1].copy())
 
 
+def _nerve_samples(scene: Scene, target_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """Arc length (mm) and patient position of points every :data:`NERVE_SAMPLE_MM` along a nerve's centreline."""
+    points = np.asarray(scene.structure(target_id).field.points_mm, dtype=float)
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    samples_arc = np.linspace(0.0, float(arc[-1]), max(int(np.ceil(arc[-1] / NERVE_SAMPLE_MM)), 1) + 1)
+    return samples_arc, np.column_stack([np.interp(samples_arc, arc, points[:, a]) for a in range(3)])
+
+
+def _inside(grid: LesionGrid, field: np.ndarray, threshold: float, points_mm: np.ndarray) -> np.ndarray:
+    """Whether each patient point lies in ``field >= threshold`` (trilinear; outside the grid: no)."""
+    index = grid.index_from_patient(points_mm)
+    outside_value = float(np.min(field)) - 1.0
+    values = map_coordinates(np.asarray(field, dtype=float), index.T, order=1, mode="constant", cval=outside_value)
+    return values >= threshold
+
+
+def _covered(samples_arc: np.ndarray, inside: np.ndarray) -> tuple[float, float]:
+    both = inside[:-1] & inside[1:]
+    length = float(np.sum(np.diff(samples_arc)[both]))
+    total = float(samples_arc[-1])
+    return length, (length / total if total > 0 else 0.0)
+
+
 def nerve_coverage(scene: Scene, target_id: str, grid: LesionGrid, field: np.ndarray, threshold: float
                    ) -> tuple[float, float]:
     """Length (mm) of the target nerve's centreline inside ``field >= threshold`` and its fraction of the whole nerve."""
-    tube = scene.structure(target_id).field
-    points = np.asarray(tube.points_mm, dtype=float)
-    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
-    total = float(arc[-1])
-    samples_arc = np.linspace(0.0, total, max(int(np.ceil(total / NERVE_SAMPLE_MM)), 1) + 1)
-    samples = np.column_stack([np.interp(samples_arc, arc, points[:, a]) for a in range(3)])
-    index = grid.index_from_patient(samples)
-    outside_value = float(np.min(field)) - 1.0
-    values = map_coordinates(np.asarray(field, dtype=float), index.T, order=1, mode="constant", cval=outside_value)
-    inside = values >= threshold
-    both = inside[:-1] & inside[1:]
-    length = float(np.sum(np.diff(samples_arc)[both]))
-    return length, (length / total if total > 0 else 0.0)
+    samples_arc, points = _nerve_samples(scene, target_id)
+    return _covered(samples_arc, _inside(grid, field, threshold, points))
+
+
+def combined_nerve_coverage(scene: Scene, target_id: str, results: list["LesionResult"]) -> tuple[float, float]:
+    """Length (mm) and fraction of a nerve's centreline inside any of several lesions: a
+    procedure's lesions at several needle positions (procedure.md step 15), each stretch of
+    nerve counted once.
+
+    Examples
+    --------
+    >>> length, fraction = combined_nerve_coverage(scene, "medial_branch_L4_right", [first, three_mm_back])  # doctest: +SKIP
+    >>> round(length, 1), round(fraction, 2)                                                              # doctest: +SKIP
+    (8.8, 0.31)
+    """
+    samples_arc, points = _nerve_samples(scene, target_id)
+    inside = np.zeros(len(points), dtype=bool)
+    for result in results:
+        inside |= _inside(result.grid, result.lesion_field, result.lesion_threshold, points)
+    return _covered(samples_arc, inside)
 
 
 def damaged_volumes(scene: Scene, grid: LesionGrid, mask: np.ndarray) -> dict[str, float]:
@@ -289,22 +320,24 @@ def run_time_course(run: Run, body_name: str | None, point_names: list[str], uni
     return TimeCourse(run.time_s, series, {name: ("W" if name == "power_w" else unit) for name in series})
 
 
-def site_name(site: Site) -> str:
+def site_name(site: Site, perfused: bool) -> str:
     """How a site is named in results and reports."""
+    state = "perfused" if perfused else "ex vivo, no perfusion"
     if isinstance(site, TissueBlock):
-        state = "perfused" if site.perfused else "ex vivo, no perfusion"
         return f"block of {site.tissue} ({state}, {site.temperature_c:g} °C)"
-    return "scene"
+    return "scene" if perfused else "scene, no perfusion"
 
 
 def build_result(*, modality: str, settings: Any, site: Site, grid: LesionGrid, probe: ProbeShape,
                  lesion_field: np.ndarray, lesion_threshold: float, lesion_definition: str,
                  zones: list[tuple[str, str, str, float, bool]], fields: dict[str, np.ndarray],
-                 time_course: TimeCourse, target_id: str | None, steps: int, dt_s: float, started: float) -> LesionResult:
+                 time_course: TimeCourse, target_id: str | None, steps: int, dt_s: float, started: float,
+                 perfused: bool) -> LesionResult:
     """Measure a modelled lesion and write its report.
 
     ``zones`` are ``(name, description, field name, threshold, below)``; ``started`` is the
-    ``time.perf_counter()`` at the start of the model, for :attr:`LesionResult.elapsed_s`.
+    ``time.perf_counter()`` at the start of the model, for :attr:`LesionResult.elapsed_s`;
+    ``perfused`` whether blood perfusion was on.
     """
     from simulator.ablation.explain import describe
 
@@ -326,7 +359,7 @@ def build_result(*, modality: str, settings: Any, site: Site, grid: LesionGrid, 
         critical = tuple(s for s in damaged if site.structure(s).role == "critical" and s != target_id)
         if target_id is not None:
             target_length, target_fraction = nerve_coverage(site, target_id, grid, lesion, lesion_threshold)
-    result = LesionResult(modality, settings, site_name(site), grid, probe, lesion, lesion_threshold, lesion_definition,
+    result = LesionResult(modality, settings, site_name(site, perfused), grid, probe, lesion, lesion_threshold, lesion_definition,
                           size, zone_values, stored, time_course, target_id, target_length, target_fraction, damaged,
                           critical, steps, dt_s, 0.0)
     return replace(result, report=describe(result), elapsed_s=time.perf_counter() - started)

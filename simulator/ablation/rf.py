@@ -21,7 +21,7 @@ Examples
 >>> result = rf_lesion(TissueBlock("muscle", perfused=False), block_needle("rf_18g_100mm_10mm"),
 ...                    RFSettings(80.0, 90.0))                          # doctest: +SKIP
 >>> round(result.width_mm, 1)                                        # doctest: +SKIP
-7.4
+6.4
 """
 
 from __future__ import annotations
@@ -34,12 +34,11 @@ import numpy as np
 
 from simulator._validation import check_range
 from simulator.ablation.damage import DAMAGE_FLOOR_C, DEFAULT_DAMAGE_MODEL, arrhenius_set
-from simulator.ablation.grid import diffusion_length_mm, needle_grid
-from simulator.ablation.medium import Site, tissue_map
-from simulator.ablation.probe import probe_body, probe_shape
-from simulator.ablation.result import LesionResult, build_result, run_time_course, watch_points
+from simulator.ablation.medium import Site
+from simulator.ablation.probe import probe_body
+from simulator.ablation.result import LesionResult, build_result, run_time_course
 from simulator.ablation.solver import ArrheniusDose, Phase, simulate
-from simulator.ablation.thermal import HEAT_REACH_DIFFUSIVITY_M2_S, heat_medium
+from simulator.ablation.thermal import heat_medium, heat_setup
 from simulator.errors import ParameterError
 from simulator.needle import Needle
 
@@ -129,7 +128,7 @@ class RFSettings:
 
 
 def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: float = RF_DEFAULT_SPACING_MM,
-              target_id: str | None = None, probe_points_mm: object = None,
+              target_id: str | None = None, probe_points_mm: object = None, perfused: bool | None = None,
               progress: Callable[[float], bool] | None = None) -> LesionResult:
     """Model an RF heat lesion made by ``needle`` (an RF cannula) at ``site``.
 
@@ -148,6 +147,9 @@ def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: f
         The nerve to measure coverage of (scene only).
     probe_points_mm : array_like, shape (n, 3), optional
         Patient points (mm) whose temperature is recorded against time.
+    perfused : bool, optional
+        Blood perfusion on or off (ex vivo); default the site's own (a block's flag; the
+        patient is perfused).
     progress : callable, optional
         ``progress(fraction) -> bool``; returning False cancels.
 
@@ -159,20 +161,15 @@ def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: f
     started = time.perf_counter()
     if not isinstance(settings, RFSettings):
         raise ParameterError("settings", type(settings).__name__, "RFSettings")
-    h = check_range(spacing_mm, "spacing_mm", 0.1, 1.0, "mm")
-    shape = probe_shape(needle, "rf_cannula")
-    start, tip = needle.active_segment_mm
-    margin = _MARGIN_EXTRA_MM + diffusion_length_mm(HEAT_REACH_DIFFUSIVITY_M2_S, settings.heating_s)
-    grid = needle_grid(start, tip, margin_mm=margin, spacing_mm=h)
-    tissues = tissue_map(site, grid)
-    medium = heat_medium(tissues)
-    body = probe_body(grid, shape)
+    setup = heat_setup(site, needle, "rf_cannula", spacing_mm=spacing_mm, spacing_range_mm=(0.1, 1.0),
+                       time_s=settings.heating_s, margin_extra_mm=_MARGIN_EXTRA_MM, probe_points_mm=probe_points_mm,
+                       perfused=perfused)
+    grid, shape = setup.grid, setup.probe
     damage = arrhenius_set(settings.damage_model)
-    names, points = watch_points(grid, shape, probe_points_mm, "c")
-    run = simulate(grid, medium, body, tissues.baseline_c, settings.phases(),
-                   dose=ArrheniusDose(damage.ln_a, damage.ea_over_r_k, DAMAGE_FLOOR_C), probes_mm=points,
+    run = simulate(grid, heat_medium(setup.tissues), probe_body(grid, shape), setup.tissues.baseline_c, settings.phases(),
+                   dose=ArrheniusDose(damage.ln_a, damage.ea_over_r_k, DAMAGE_FLOOR_C), probes_mm=setup.points_mm,
                    progress=progress, what="rf lesion")
-    course = run_time_course(run, "electrode_c", names, "°C")
+    course = run_time_course(run, "electrode_c", setup.point_names, "°C")
     omega = run.dose
     return build_result(
         modality="rf", settings=settings, site=site, grid=grid, probe=shape,
@@ -181,5 +178,6 @@ def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: f
         zones=[("isotherm_50c", f"{ISOTHERM_C:g} °C isotherm (peak temperature ≥ {ISOTHERM_C:g} °C)",
                 "peak_temperature_c", ISOTHERM_C, False)],
         fields={"peak_temperature_c": run.peak, "damage_omega": omega, "final_temperature_c": run.final},
-        time_course=course, target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started)
+        time_course=course, target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started,
+        perfused=setup.tissues.perfused)
 

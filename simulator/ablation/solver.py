@@ -313,6 +313,7 @@ def simulate(grid: LesionGrid, medium: Medium, body: Body | None, initial: float
     T, T_next = np.empty(n), np.empty(n)
     K, C, F = np.empty(n), np.empty(n), np.empty(n)
     faces = np.empty((3, n))
+    changed = np.zeros(n, dtype=np.uint8)
     kernel.thermal_state(H, labels, cf, cu, rl, kf, ku, phase, t_s, dtm, T, K, C, F)
     kernel.face_conductances(K, shape[1], shape[2], faces)
     peak, low = T.copy(), T.copy()
@@ -360,10 +361,11 @@ def simulate(grid: LesionGrid, medium: Medium, body: Body | None, initial: float
             value = p.value_at((i + 0.5) * dt, start_value) if on else 0.0
             p_body, p_perf = kernel.step(H, T, K, C, F, faces, labels, cf, cu, rl, kf, ku, perf, phase, t_s, dtm,
                                          medium.blood_value, has_source, source, state, theta, on, value, dt, inv_h2,
-                                         shape[1], shape[2], H_out, T_next, peak, low, accumulated, dose_mode, *dose_args)
+                                         shape[1], shape[2], H_out, T_next, peak, low, accumulated, dose_mode, *dose_args,
+                                         changed)
             H, H_out = H_out, H
             if phase:  # conductivity follows the liquid fraction
-                kernel.face_conductances(K, shape[1], shape[2], faces)
+                kernel.refresh_faces(K, changed, shape[1], shape[2], faces)
             T, T_next = T_next, T
             clock += dt
             done += 1

@@ -23,12 +23,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.ablation.medium import TissueMap
+from dataclasses import dataclass
+
+from simulator._validation import check_range
+from simulator.ablation.grid import LesionGrid, diffusion_length_mm, needle_grid
+from simulator.ablation.medium import Site, TissueMap, tissue_map
+from simulator.ablation.probe import ProbeShape, probe_shape
+from simulator.ablation.result import watch_points
 from simulator.ablation.solver import Medium
+from simulator.needle import Needle
 from simulator.scene import OUTSIDE
 from simulator.tissues import TISSUES
 
-__all__ = ["heat_medium", "HEAT_REACH_DIFFUSIVITY_M2_S", "BLOOD_DENSITY_KG_M3", "BLOOD_SPECIFIC_HEAT_J_KG_K", "volumetric_heat_capacity"]
+__all__ = ["heat_medium", "HeatSetup", "heat_setup", "HEAT_REACH_DIFFUSIVITY_M2_S", "BLOOD_DENSITY_KG_M3", "BLOOD_SPECIFIC_HEAT_J_KG_K", "volumetric_heat_capacity"]
 
 #: Blood (ablation.md §1, IT'IS V4.2).
 BLOOD_DENSITY_KG_M3 = 1049.75
@@ -53,3 +60,28 @@ def heat_medium(tissues: TissueMap) -> Medium:
     if not tissues.perfused:
         perfusion = np.zeros_like(perfusion)
     return Medium(tissues.labels, capacity, conductivity, perfusion, tissues.baseline_c)
+
+
+@dataclass(frozen=True, eq=False)
+class HeatSetup:
+    """What a heat or cold model starts from: its grid, the tissues on it, the probe, and the
+    names and positions (mm) of the watched points."""
+
+    grid: LesionGrid
+    tissues: TissueMap
+    probe: ProbeShape
+    point_names: list[str]
+    points_mm: np.ndarray
+
+
+def heat_setup(site: Site, needle: Needle, kind: str, *, spacing_mm: float, spacing_range_mm: tuple[float, float],
+               time_s: float, margin_extra_mm: float, probe_points_mm: object, perfused: bool | None = None) -> HeatSetup:
+    """The grid round the active tip of ``needle`` (a device of ``kind``), wide enough for heat
+    to spread for ``time_s`` plus ``margin_extra_mm``, and the tissues on it."""
+    h = check_range(spacing_mm, "spacing_mm", *spacing_range_mm, "mm")
+    probe = probe_shape(needle, kind)
+    start, tip = needle.active_segment_mm
+    margin = margin_extra_mm + diffusion_length_mm(HEAT_REACH_DIFFUSIVITY_M2_S, time_s)
+    grid = needle_grid(start, tip, margin_mm=margin, spacing_mm=h)
+    names, points = watch_points(grid, probe, probe_points_mm, "c")
+    return HeatSetup(grid, tissue_map(site, grid, perfused=perfused), probe, names, points)
