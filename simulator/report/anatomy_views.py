@@ -69,8 +69,15 @@ def render_structures(structures: Iterable[Structure], path: str | Path, *, view
     focus = 0.5 * (points.min(axis=0) + points.max(axis=0))
     _place_camera(plotter, view, focus, float(np.ptp(points, axis=0).max()) * 0.5)
     if title:
-        plotter.add_text(title, font_size=10, color="black")
+        _caption(plotter, title)
     return _save(plotter, path)
+
+
+def _caption(plotter, title: str, font_size: int = 10) -> None:
+    """Write ``title`` in the upper-left corner on a pale band, so it stays readable over any structure."""
+    text = plotter.add_text(title, font_size=font_size, color="black")
+    text.GetTextProperty().SetBackgroundColor(1.0, 1.0, 1.0)
+    text.GetTextProperty().SetBackgroundOpacity(0.75)
 
 
 def _save(plotter, path: str | Path) -> Path:
@@ -96,5 +103,5 @@ def render_meshes_side_by_side(left: list[TriangleMesh], right: list[TriangleMes
             plotter.add_mesh(mesh.to_pyvista(), color="ivory", smooth_shading=True)
         points = np.vstack([m.vertices for m in meshes])
         _place_camera(plotter, view, 0.5 * (points.min(axis=0) + points.max(axis=0)), max(extents))
-        plotter.add_text(title, font_size=11, color="black")
+        _caption(plotter, title, font_size=11)
     return _save(plotter, path)

@@ -175,7 +175,7 @@ def render_lesion_in_scene(scene: Scene, needle: Needle, result: LesionResult, p
     within ``extent_mm`` of the tip, the target in magenta, and save a PNG."""
     import pyvista as pv
 
-    from simulator.report.anatomy_views import KIND_COLORS, _place_camera, _plotter, _save
+    from simulator.report.anatomy_views import KIND_COLORS, _caption, _place_camera, _plotter, _save
 
     kinds = ("vertebra", "sacrum", "disc", "root", "ganglion", "ventral_ramus", "dorsal_ramus", "medial_branch", "ligament")
     plotter = _plotter(size)
@@ -196,7 +196,6 @@ def render_lesion_in_scene(scene: Scene, needle: Needle, result: LesionResult, p
     if mesh.n_faces:
         plotter.add_mesh(mesh.to_pyvista(), color="orangered", opacity=0.45, smooth_shading=True)
     _place_camera(plotter, view, tip, extent_mm * 0.6)
-    plotter.add_text(title or f"{result.settings.summary()}: lesion (orange-red) {result.volume_mm3:.0f} mm³; "
-                     f"{result.target_length_mm or 0.0:.1f} mm of {result.target_id} (magenta) inside",
-                     font_size=11, color="black")
+    _caption(plotter, title or f"{result.settings.summary()}: lesion (orange-red) {result.volume_mm3:.0f} mm³; "
+                      f"{result.target_length_mm or 0.0:.1f} mm of {result.target_id} (magenta) inside", font_size=11)
     return _save(plotter, path)

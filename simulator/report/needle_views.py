@@ -8,7 +8,7 @@ import numpy as np
 
 from simulator.mesh import TriangleMesh
 from simulator.needle import Needle
-from simulator.report.anatomy_views import KIND_COLORS, _place_camera, _plotter, _save
+from simulator.report.anatomy_views import KIND_COLORS, _caption, _place_camera, _plotter, _save
 from simulator.scene import Scene
 
 __all__ = ["render_needle_at_target"]
@@ -53,5 +53,5 @@ def render_needle_at_target(scene: Scene, needle: Needle, target_id: str, path: 
         view = view.removesuffix("_right")
     _place_camera(plotter, view, tip, extent_mm * 0.6)
     if title:
-        plotter.add_text(title, font_size=10, color="black")
+        _caption(plotter, title)
     return _save(plotter, path)
