@@ -7,6 +7,8 @@ light blue; soft tissue is left out unless asked for.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -38,6 +40,7 @@ SKELETAL_KINDS = ("vertebra", "sacrum", "disc", "root", "ganglion", "ventral_ram
 def _plotter(size: tuple[int, int]):
     import pyvista as pv
 
+    _prefer_egl_without_display()
     plotter = pv.Plotter(off_screen=True, window_size=list(size))
     plotter.set_background("white")
     return plotter
@@ -73,6 +76,16 @@ def render_structures(structures: Iterable[Structure], path: str | Path, *, view
     return _save(plotter, path)
 
 
+def _prefer_egl_without_display() -> None:
+    """Let VTK render with EGL straight away on a Linux machine with no display.
+
+    VTK (9.4 and later) chooses its OpenGL window at run time: without this it first tries X,
+    prints "bad X server connection" and only then falls back. A user's own choice wins.
+    """
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+
 def _caption(plotter, title: str, font_size: int = 10) -> None:
     """Write ``title`` in the upper-left corner on a pale band, so it stays readable over any structure."""
     text = plotter.add_text(title, font_size=font_size, color="black")
@@ -94,6 +107,7 @@ def render_meshes_side_by_side(left: list[TriangleMesh], right: list[TriangleMes
     """Two bone sets in one picture, same view and scale (e.g. generated vs real vertebrae)."""
     import pyvista as pv
 
+    _prefer_egl_without_display()
     plotter = pv.Plotter(off_screen=True, window_size=list(size), shape=(1, 2))
     plotter.set_background("white")
     extents = [float(np.ptp(np.vstack([m.vertices for m in meshes]), axis=0).max()) * 0.5 for meshes in (left, right)]
