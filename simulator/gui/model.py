@@ -219,6 +219,7 @@ class ProcedureModel(QObject):
         scene = self._scene_for(loaded.scenario)
         self._close()
         self.loaded = loaded
+        self.replay_index = len(loaded.records)
         context = Context.create(scene, loaded.scenario, loaded.seed)
         self._opened(context, loaded.state, loaded.state.time_s)
         self.seek(len(loaded.records))

@@ -65,6 +65,7 @@ class ScenarioDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(lambda: self.list.currentItem() and self._accept_item(self.list.currentItem()))
         buttons.rejected.connect(self.reject)
+        self.open_button = buttons.button(QDialogButtonBox.StandardButton.Open)
         self.file_button = QPushButton("From a file…")
         self.file_button.setObjectName("scenarioFromFile")
         self.file_button.clicked.connect(self._from_file)

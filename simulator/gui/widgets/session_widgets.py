@@ -119,7 +119,17 @@ class ReplayBar(QWidget):
         self.timer.setInterval(REPLAY_STEP_MS)
         self.timer.timeout.connect(self._step)
         model.sessionChanged.connect(self._on_session)
+        model.stateChanged.connect(self._follow)
         self._on_session()
+
+    def _follow(self) -> None:
+        """Keep the slider where the model is (it moves by itself when playing)."""
+        m = self.model
+        if m.loaded is not None and self.slider.value() != m.replay_index:
+            self.slider.blockSignals(True)
+            self.slider.setValue(m.replay_index)
+            self.slider.blockSignals(False)
+            self._describe(m.replay_index)
 
     def _on_session(self) -> None:
         m = self.model
