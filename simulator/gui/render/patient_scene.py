@@ -80,15 +80,29 @@ class PatientSceneActors:
         self.reset_camera()
 
     # -- camera ---------------------------------------------------------------------------
+    def _focus_mm(self) -> np.ndarray:
+        """The first target's bony landmark (where the needle goes), or the L4 body."""
+        from simulator.approach import textbook_approach
+
+        for target in self.targets:
+            try:
+                return self.scene.landmark(textbook_approach(target).landmark)
+            except (ValueError, KeyError):
+                continue
+        return self.scene.landmark("body_center_L4")
+
     def reset_camera(self) -> None:
         """Look at the lower back from the patient's right side and above (where the operator
-        stands), head to the left of the screen, so that the C-arm's axis is seen across."""
-        focus = self.scene.landmark("body_center_L4") + np.array([0.0, 80.0, 0.0])
+        stands), so that the C-arm's axis is seen across: the back and the hubs in trainee mode,
+        closer on the target in instructor mode."""
+        focus = self._focus_mm()
+        if self.mode == "trainee":
+            focus = np.array([0.0, focus[1] + 70.0, focus[2]])
         direction = np.array([-0.62, 0.62, -0.25])
         direction /= np.linalg.norm(direction)
         camera = self.plotter.camera
         camera.focal_point = tuple(focus)
-        camera.position = tuple(focus + 1700.0 * direction)
+        camera.position = tuple(focus + (1150.0 if self.mode == "trainee" else 520.0) * direction)
         camera.up = (0.0, 1.0, 0.0)
         camera.view_angle = 30.0
         self.plotter.reset_camera_clipping_range()
@@ -113,7 +127,9 @@ class PatientSceneActors:
         """``"trainee"``: skin opaque, anatomy hidden; ``"instructor"``: skin transparent, anatomy shown."""
         if mode == "instructor" and not self._anatomy:
             self._build_anatomy()
-        self.mode = mode
+        changed, self.mode = mode != self.mode, mode
+        if changed:
+            self.reset_camera()
         self.skin.GetProperty().SetOpacity(_SKIN_OPACITY[mode])
         for actor in self._anatomy:
             actor.SetVisibility(mode == "instructor")
@@ -144,7 +160,7 @@ class PatientSceneActors:
             self._add(pv.Sphere(radius=3.0, center=tuple(np.asarray(entry_mm, float))), "entry", color="lime")
         if self.mode == "instructor":
             for index, mesh in enumerate(lesion_meshes):
-                self._add(mesh.to_pyvista(), f"lesion_{index}", color="orangered", opacity=0.75, smooth_shading=True)
+                self._add(mesh.to_pyvista(), f"lesion_{index}", color="mediumorchid", opacity=0.8, smooth_shading=True)
         self.plotter.render()
 
     def _add_needle(self, label: str, needle, current: bool) -> None:

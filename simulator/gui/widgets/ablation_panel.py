@@ -180,6 +180,9 @@ class AblationPanel(QGroupBox):
 
     def refresh(self) -> None:
         m = self.model
+        if m.loaded is not None:  # a debrief: the curve of the last lesion up to the timeline's position
+            self.curve.set_series(lesion_series(m.lesions[-1]) if m.lesions else [])
+            self.result.setText(m.lesions[-1]["report"].splitlines()[0] if m.lesions else "")
         self.start.setEnabled(m.live and not m.busy and m.current_needle is not None)
         for box in self.inputs.values():
             box.setEnabled(m.live and not m.busy)

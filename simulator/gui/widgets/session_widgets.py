@@ -26,9 +26,23 @@ class EventLog(QListWidget):
         model.eventsRaised.connect(self._on_events)
         model.errorRaised.connect(lambda text: self._add("error", f"not done: {text}"))
         model.sessionChanged.connect(self._on_session)
+        model.stateChanged.connect(self._on_replay)
+        self._shown_records = 0
 
-    def _add(self, kind: str, message: str) -> None:
-        item = QListWidgetItem(f"{self.model.clock_s() / 60:5.1f} min  {message}")
+    def _on_replay(self) -> None:
+        """In a debrief: the events of the commands up to the timeline's position."""
+        m = self.model
+        if m.loaded is None or self._shown_records == m.replay_index:
+            return
+        self._on_session()
+        for record in m.loaded.records[:m.replay_index]:
+            for event in record["events"]:
+                self._add(event["kind"], event["message"].splitlines()[0], record["t_s"])
+        self._shown_records = m.replay_index
+
+    def _add(self, kind: str, message: str, t_s: float | None = None) -> None:
+        t_s = self.model.clock_s() if t_s is None else t_s
+        item = QListWidgetItem(f"{t_s / 60:5.1f} min  {message}")
         item.setData(Qt.ItemDataRole.UserRole, kind)
         if kind in _EVENT_COLORS:
             item.setForeground(QColor(_EVENT_COLORS[kind]))
@@ -41,10 +55,11 @@ class EventLog(QListWidget):
 
     def _on_session(self) -> None:
         self.clear()
+        self._shown_records = 0
         m = self.model
         if m.scenario is not None:
             what = "debrief of" if m.loaded is not None else "session"
-            self._add("session", f"{what} {m.session_path.name}: {m.scenario.meta.title}")
+            self._add("session", f"{what} {m.session_path.name}: {m.scenario.meta.title}", 0.0 if m.loaded else None)
 
     def kinds(self) -> list[str]:
         """The kinds of the events listed, in order."""
@@ -153,8 +168,9 @@ class ReplayBar(QWidget):
             self.label.setText(f"0 of {m.record_count}: the start")
             return
         record = m.loaded.records[index - 1]
-        message = record["events"][0]["message"] if record["events"] else record["command"]["do"]
-        self.label.setText(f"{index} of {m.record_count} · {record['t_s'] / 60:.1f} min · {message[:60]}")
+        message = record["events"][0]["message"].splitlines()[0] if record["events"] else record["command"]["do"]
+        message = message if len(message) <= 48 else message[:47] + "…"
+        self.label.setText(f"{index} of {m.record_count} · {record['t_s'] / 60:.1f} min · {message}")
 
     def _toggle(self, on: bool) -> None:
         self.play.setText("❚❚ Pause" if on else "▶ Play")
