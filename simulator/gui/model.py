@@ -312,14 +312,15 @@ class ProcedureModel(QObject):
             self.current_needle = next(iter(self.state.needles), None)
         if command.do == "insert":
             self.entry_mm = None
-        self.eventsRaised.emit(list(execution.events))
+        # The image first (what the operator watches), then the rest of the window.
         if execution.shot is not None:
             self._add_shot(shot_view(execution.shot, t_s, mode=command.mode))
+        if self._pedal_start is not None and command.do in ("advance", "withdraw", "rotate", "reaim", "insert", "carm"):
+            self._live_frame()  # the needle is seen to move during a run
+        self.eventsRaised.emit(list(execution.events))
         self.stateChanged.emit()
         if command.do in ("insert", "remove"):
             self.selectionChanged.emit()
-        if self._pedal_start is not None and command.do in ("advance", "withdraw", "rotate", "reaim", "insert", "carm"):
-            self._live_frame()  # the needle is seen to move during a run
         return execution
 
     def _add_shot(self, view: ShotView) -> None:

@@ -8,13 +8,15 @@ view mode.
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QEvent, QPoint, Qt
+from PyQt6.QtCore import QEvent, QPoint, Qt, QTimer
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 __all__ = ["PatientView"]
 
 #: A press and release closer than this (pixels) is a click, not a camera drag.
 CLICK_TOLERANCE_PX = 4
+#: The 3D view is redrawn this long after the state changed (ms), once for a burst of changes.
+REDRAW_DELAY_MS = 30
 
 
 class PatientView(QWidget):
@@ -44,9 +46,14 @@ class PatientView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.interactor, 1)
         self._press: QPoint | None = None
+        # Redraws are coalesced and come after the fluoroscopy image (the monitor paints first).
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(REDRAW_DELAY_MS)
+        self._redraw.timeout.connect(self.refresh)
         model.sessionChanged.connect(self._on_session)
-        model.stateChanged.connect(self.refresh)
-        model.selectionChanged.connect(self.refresh)
+        model.stateChanged.connect(self._redraw.start)
+        model.selectionChanged.connect(self._redraw.start)
         model.modeChanged.connect(self._on_mode)
 
     def _on_session(self) -> None:
