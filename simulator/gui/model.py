@@ -176,6 +176,11 @@ class ProcedureModel(QObject):
         return self._scenes[key]
 
     def _close(self) -> None:
+        if self._worker is not None:  # a lesion still running is cancelled: nothing is recorded
+            self._worker.cancel()
+            self._worker.wait()
+            self._worker = None
+            self.busyChanged.emit(False)
         self._stop_live()
         if self.session is not None:
             self.session.close()
@@ -410,6 +415,8 @@ class ProcedureModel(QObject):
     def ablate(self, settings: dict) -> bool:
         """Start a lesion through the current needle with ``settings`` (in a worker thread)."""
         reason = self._refuse()
+        if reason is None and self._pedal_start is not None:
+            reason = "release the pedal first"
         if reason or self.current_needle is None:
             self.errorRaised.emit(reason or "no needle to make a lesion through")
             return False
@@ -432,6 +439,8 @@ class ProcedureModel(QObject):
             self._worker.cancel()
 
     def _lesion_done(self, execution, error, t_s: float) -> None:
+        if self._worker is None:  # the session was closed while it ran
+            return
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.wait()
@@ -521,8 +530,4 @@ class ProcedureModel(QObject):
         self.selectionChanged.emit()
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            self._worker.wait()
-            self._worker = None
         self._close()

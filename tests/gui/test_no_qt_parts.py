@@ -140,3 +140,14 @@ def test_a_recorded_session_walked_through(tmp_path):
     steps = list(walk(loaded))
     assert [n for n, _, _ in steps] == [0, 1] and "prone_positioning" in steps[1][2].ticks
     assert state_after(loaded, 2).to_dict() == final.to_dict() and state_after(loaded, 0).ticks == {}
+
+
+def test_rhizosim_gui_without_a_display_is_a_clear_error(monkeypatch, capsys):
+    from simulator.cli import main
+
+    for variable in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(variable, raising=False)
+    assert main(["gui"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("rhizosim: error:") and ("no display" in error or "pip install" in error)
+    assert "Traceback" not in error

@@ -87,11 +87,23 @@ def test_a_whole_procedure_by_mouse_and_keys(qtbot, window):
     click(qtbot, window.stimulation_panel.inject)
 
     # The lesion runs off the GUI thread; the panel shows progress, then the curve.
+    from PyQt6.QtCore import QTimer
+
     panel = window.ablation_panel
+    ticks, progress = [], []
+    heartbeat = QTimer()  # the GUI thread's event loop keeps running while the lesion is computed
+    heartbeat.timeout.connect(lambda: ticks.append(model.busy))
+    heartbeat.start(5)
+    model.lesionProgress.connect(progress.append)
     with qtbot.waitSignal(model.lesionFinished, timeout=120000) as finished:
         click(qtbot, panel.start)
         assert model.busy and not window.needle_panel.isEnabled(), "other commands wait for the lesion"
+        tap(qtbot, window.monitor.image, Qt.Key.Key_Down)
+        assert "wait until the lesion is finished" in window.event_log.item(window.event_log.count() - 1).text()
+    heartbeat.stop()
     assert finished.args[0] is not None
+    assert ticks.count(True) >= 2, "the window stayed responsive during the lesion"
+    assert len(progress) > 1 and progress == sorted(progress)
     assert panel.progress.value() == 100 and panel.result.text().startswith("lesion made")
     assert panel.curve.series and panel.curve.series[0].name == "electrode_c"
     click(qtbot, window.checklist_panel.boxes["record_parameters"])
@@ -149,6 +161,9 @@ def test_the_wheel_and_the_fine_step(qtbot, window):
 def test_a_lesion_can_be_cancelled_and_nothing_is_recorded(qtbot, window):
     model = window.model
     _insert_textbook_needle(qtbot, window)
+    for _ in range(30):  # the active tip well into the tissue: the lesion model runs (about 0.5 s)
+        tap(qtbot, window.monitor.image, Qt.Key.Key_Up)
+    assert model.state.needles["needle 1"].depth_mm > 20.0
     with qtbot.waitSignal(model.lesionFinished, timeout=120000) as finished:
         click(qtbot, window.ablation_panel.start)
         assert window.ablation_panel.cancel.isEnabled()

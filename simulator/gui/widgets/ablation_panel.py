@@ -59,7 +59,7 @@ class CurveView(QWidget):
         unit = self.series[0].unit
         painter.drawText(2, top + 10, f"{high:.0f}")
         painter.drawText(2, bottom, f"{low:.0f}")
-        painter.drawText(left, self.height() - 6, f"0 s")
+        painter.drawText(left, self.height() - 6, "0 s")
         painter.drawText(right - 60, self.height() - 6, f"{t[-1]:.0f} s")
         for index, s in enumerate(self.series):
             path, pen_down = QPainterPath(), False

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                             QPushButton, QVBoxLayout, QWidget)
+                             QPushButton, QVBoxLayout)
 
 from simulator.errors import SimulatorError
 from simulator.gui import intents
+from simulator.gui.widgets.layout import row
 
 __all__ = ["CArmPanel", "PAN_STEP_MM"]
 
@@ -48,13 +49,7 @@ class CArmPanel(QGroupBox):
             presets.addWidget(button, 0, column)
             self.preset_buttons[view] = button
         form = QFormLayout()
-        row = QHBoxLayout()
-        row.addWidget(QLabel("level"))
-        row.addWidget(self.level)
-        row.addWidget(QLabel("side"))
-        row.addWidget(self.side)
-        row.addWidget(self.oblique_deg)
-        form.addRow(row)
+        form.addRow(row("level", self.level, "side", self.side, self.oblique_deg))
         form.addRow(presets)
         self.oblique_left = _spin(-110.0, 110.0, 0.0, " °", name="obliqueLeftDeg")
         self.oblique_left.setToolTip("orbit: + detector to the patient's left, − to the right")
@@ -63,13 +58,7 @@ class CArmPanel(QGroupBox):
         self.apply = QPushButton("Move")
         self.apply.setObjectName("carmMove")
         self.apply.clicked.connect(self._move)
-        angles = QHBoxLayout()
-        angles.addWidget(QLabel("oblique L+"))
-        angles.addWidget(self.oblique_left)
-        angles.addWidget(QLabel("tilt cran+"))
-        angles.addWidget(self.tilt_cranial)
-        angles.addWidget(self.apply)
-        form.addRow(angles)
+        form.addRow(row("oblique L+", self.oblique_left, "tilt cran+", self.tilt_cranial, self.apply))
         pan = QHBoxLayout()
         pan.addWidget(QLabel("pan"))
         for text, left, cranial, tip in (("◀ R", -PAN_STEP_MM, 0.0, "towards the patient's right"),

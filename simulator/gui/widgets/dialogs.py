@@ -7,8 +7,10 @@ from pathlib import Path
 
 from PyQt6.QtCore import QProcess, Qt, QUrl, pyqtSignal
 from PyQt6.QtGui import QColor, QDesktopServices
-from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox,
+from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem, QMessageBox,
                              QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
+
+from simulator.gui.widgets.layout import row
 
 __all__ = ["ScenarioDialog", "ScoreDialog", "show_error", "ask_resume"]
 
@@ -72,11 +74,7 @@ class ScenarioDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Scenarios of the library:"))
         layout.addWidget(self.list)
-        row = QHBoxLayout()
-        row.addWidget(self.file_button)
-        row.addStretch(1)
-        row.addWidget(buttons)
-        layout.addLayout(row)
+        layout.addLayout(row(self.file_button, None, buttons))
         self.resize(560, 420)
 
     def _accept_item(self, item) -> None:
@@ -113,7 +111,7 @@ class ScoreDialog(QDialog):
         self.table = QTableWidget(len(report.criteria), 4, self)
         self.table.setObjectName("scoreTable")
         self.table.setHorizontalHeaderLabels(["criterion", "points", "", "feedback"])
-        for row, c in enumerate(report.criteria):
+        for line, c in enumerate(report.criteria):
             status = "pass" if c.passed else ("n/a" if not c.applicable else "fail")
             cells = [c.title, f"{c.points:.1f} / {c.weight:g}", status, c.feedback]
             for column, text in enumerate(cells):
@@ -121,7 +119,7 @@ class ScoreDialog(QDialog):
                 item.setData(Qt.ItemDataRole.UserRole, c.id)
                 if column == 2:
                     item.setForeground(QColor({"pass": "#2e7d32", "fail": "#c62828"}.get(status, "#777")))
-                self.table.setItem(row, column, item)
+                self.table.setItem(line, column, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.open_report = QPushButton("Writing the HTML report…")
@@ -133,11 +131,7 @@ class ScoreDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.verdict)
         layout.addWidget(self.table, 1)
-        row = QHBoxLayout()
-        row.addWidget(self.open_report)
-        row.addStretch(1)
-        row.addWidget(close)
-        layout.addLayout(row)
+        layout.addLayout(row(self.open_report, None, close))
         self.resize(900, 560)
         self.process = QProcess(self)
         self.process.finished.connect(self._written)

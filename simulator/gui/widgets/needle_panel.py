@@ -4,7 +4,7 @@ in 0.5 or 1 mm steps, turn a curved tip, re-aim, remove; depth, tissue and bone 
 from __future__ import annotations
 
 from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                             QRadioButton, QWidget)
+                             QRadioButton)
 
 from simulator.commands import Reaim, Remove, Rotate
 from simulator.errors import SimulatorError
