@@ -9,16 +9,20 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,gui]"
 	touch $@
 
 ## Run the main job: load the default patient, print its inventory, save pictures to out/demo.
 demo: $(BIN)/.installed
 	$(BIN)/rhizosim demo --out out/demo
 
-## Run the whole test suite.
+## Run the whole test suite (the GUI tests under a virtual X server when there is no display).
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest
+	@if [ -z "$$DISPLAY" ] && command -v xvfb-run >/dev/null 2>&1; then \
+		xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/python -m pytest; \
+	else \
+		$(BIN)/python -m pytest; \
+	fi
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

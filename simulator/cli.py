@@ -1,5 +1,6 @@
 """Command line: ``rhizosim demo``, ``rhizosim anatomy build|info|compare-real``, ``rhizosim needle``,
-``rhizosim fluoro``, ``rhizosim lesion``, ``rhizosim run``, ``rhizosim score``, ``rhizosim scenario``.
+``rhizosim fluoro``, ``rhizosim lesion``, ``rhizosim run``, ``rhizosim score``, ``rhizosim scenario``,
+``rhizosim gui``.
 
 A thin layer over the core: it parses arguments, calls the core, prints results. Any
 :class:`~simulator.errors.SimulatorError` is printed as one line and the exit code is 2,
@@ -109,7 +110,27 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"  {out / 'inventory.json'}")
     if args.anatomy is None:
         _demo_procedure(scene, out)
+    if not args.no_gui:
+        _demo_gui()
     return 0
+
+
+def _demo_gui() -> None:
+    """Open the desktop GUI on the default scenario, in its own process, when this runs at a
+    terminal with a display, outside CI and tests (the demo does not wait for the window)."""
+    import importlib.util
+    import subprocess
+
+    from simulator.gui import display_available
+
+    if os.environ.get("CI") or os.environ.get("PYTEST_CURRENT_TEST") or not sys.stdin.isatty() or not display_available():
+        return
+    if importlib.util.find_spec("PyQt6") is None or importlib.util.find_spec("pyvistaqt") is None:
+        print("GUI: not installed (pip install -e '.[gui]'); skipped")
+        return
+    subprocess.Popen([sys.executable, "-m", "simulator.cli", "gui", DEMO_SCENARIO], start_new_session=True,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"GUI: started on {DEMO_SCENARIO} (rhizosim gui; close its window to end it)")
 
 
 def _demo_procedure(scene, out: Path) -> None:
@@ -624,6 +645,22 @@ def _cmd_compare_real(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_gui(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from simulator.gui import display_available
+
+    if importlib.util.find_spec("PyQt6") is None or importlib.util.find_spec("pyvistaqt") is None:
+        print("rhizosim: error: the GUI needs PyQt6 and pyvistaqt: pip install -e '.[gui]'", file=sys.stderr)
+        return 2
+    if not display_available():
+        print("rhizosim: error: no display (DISPLAY is not set); run it on a desktop, or under xvfb-run", file=sys.stderr)
+        return 2
+    from simulator.gui import run
+
+    return run(args.scenario, sessions=args.sessions, debrief=args.debrief, seed=args.seed, instructor=args.instructor)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rhizosim", description="Lumbar rhizotomy training simulator")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -631,7 +668,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="load the default patient, print its inventory, save pictures")
     demo.add_argument("--out", default="out/demo", help="folder for the pictures (default %(default)s)")
     demo.add_argument("--anatomy", default=None, help="anatomy folder (default: the shipped default patient)")
+    demo.add_argument("--no-gui", action="store_true", help="do not open the GUI at the end (it opens only at a terminal "
+                      "with a display, never in CI)")
     demo.set_defaults(handler=_cmd_demo)
+
+    gui = commands.add_parser("gui", help="the desktop simulator (needs a display and the 'gui' extra)")
+    gui.add_argument("scenario", nargs="?", default=None,
+                     help=f"scenario id from the library or a .toml file (default {DEMO_SCENARIO})")
+    gui.add_argument("--sessions", default=None, help="folder of the session logs (default $RHIZOSIM_SESSIONS or "
+                     "~/.local/share/rhizosim/sessions)")
+    gui.add_argument("--debrief", default=None, help="open a recorded session (.jsonl) on the replay timeline")
+    gui.add_argument("--instructor", action="store_true", help="start in the instructor view (anatomy revealed)")
+    gui.add_argument("--seed", type=int, default=0, help="fluoroscopy noise seed of new sessions (default %(default)s)")
+    gui.set_defaults(handler=_cmd_gui)
 
     anatomy = commands.add_parser("anatomy", help="generate, inspect and compare patients")
     anatomy_commands = anatomy.add_subparsers(dest="anatomy_command", required=True)
