@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from simulator.errors import ParameterError
 from simulator.needle import Needle, NeedleEvent, advance, insert, reaim, rotate, withdraw
 from simulator.scenario import Scenario
 from simulator.scene import Scene
+
+if TYPE_CHECKING:  # the lesion models load only when a lesion is made
+    from simulator.ablation.solver import LesionProgress
 
 __all__ = ["Context", "ProcedureState", "Event", "Execution", "initial_state", "execute", "fold", "apply", "needle_snapshot",
            "needle_from_snapshot", "CRITICAL_CONTACTS"]
@@ -194,10 +197,10 @@ def needle_from_snapshot(snapshot: dict) -> Needle:
 
 # -- execute: what a command does in the scene ------------------------------------------------------------------
 def execute(context: Context, state: ProcedureState, command: Command, t_s: float, *,
-            progress: Callable[[float], bool] | None = None) -> Execution:
+            progress: Callable[[LesionProgress], bool] | None = None) -> Execution:
     """What ``command`` does at session time ``t_s``: its facts (JSON values) and the events.
 
-    ``progress(fraction)`` is called during a lesion (return False to cancel it: the lesion's
+    ``progress(LesionProgress)`` is called during a lesion (return False to cancel it: the lesion's
     :class:`~simulator.errors.SimulationCancelled` is raised and nothing happened). Nothing can
     be done after the procedure ended.
     """
@@ -428,7 +431,7 @@ def fold(state: ProcedureState, facts: dict, t_s: float) -> ProcedureState:
 
 
 def apply(context: Context, state: ProcedureState, command: Command, t_s: float, *,
-          progress: Callable[[float], bool] | None = None) -> tuple[ProcedureState, Execution]:
+          progress: Callable[[LesionProgress], bool] | None = None) -> tuple[ProcedureState, Execution]:
     """Execute ``command`` and fold its facts: the new state and the execution."""
     execution = execute(context, state, command, t_s, progress=progress)
     return fold(state, execution.facts, t_s), execution

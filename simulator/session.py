@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from simulator import __version__
 from simulator.anatomy.generator import GENERATOR_VERSION
@@ -36,6 +36,9 @@ from simulator.procedure import Context, Execution, ProcedureState, apply, execu
 from simulator.scenario import Scenario, scenario_from_text
 from simulator.scene import Scene
 from simulator.session_log import LogContents, SessionLog, read_log
+
+if TYPE_CHECKING:  # the lesion models load only when a lesion is made
+    from simulator.ablation.solver import LesionProgress
 
 __all__ = ["Session", "LoadedSession", "load_session", "replay", "scene_for", "Replay", "SESSION_SCHEMA_VERSION"]
 
@@ -90,7 +93,7 @@ class Session:
         scene = scene or scene_for(loaded.scenario)
         return cls(Context.create(scene, loaded.scenario, loaded.seed), loaded.state, log), loaded.warnings
 
-    def run(self, command: Command | dict, t_s: float, *, progress: Callable[[float], bool] | None = None) -> Execution:
+    def run(self, command: Command | dict, t_s: float, *, progress: Callable[[LesionProgress], bool] | None = None) -> Execution:
         """Apply ``command`` at session time ``t_s`` (s), record it (synced), return what it did
         (its events; a shot's image, a lesion's result).
 

@@ -20,7 +20,8 @@ from simulator.ablation.medium import BODY_TEMPERATURE_C, TissueBlock
 from simulator.ablation.probe import block_needle
 from simulator.ablation.result import LesionResult, TimeCourse, Zone, combined_nerve_coverage
 from simulator.ablation.rf import RFSettings, rf_lesion
+from simulator.ablation.solver import LesionProgress
 
 __all__ = ["rf_lesion", "cryo_lesion", "chemical_lesion", "RFSettings", "CryoSettings", "ChemicalSettings", "AGENTS",
            "TissueBlock", "block_needle", "LesionResult", "TimeCourse", "Zone", "BODY_TEMPERATURE_C",
-           "combined_nerve_coverage"]
+           "combined_nerve_coverage", "LesionProgress"]

@@ -34,7 +34,7 @@ from simulator.ablation.grid import diffusion_length_mm, needle_grid
 from simulator.ablation.medium import Site, tissue_map
 from simulator.ablation.probe import ProbeShape
 from simulator.ablation.result import LesionResult, build_result, run_time_course, watch_points
-from simulator.ablation.solver import Medium, Phase, TableDose, simulate
+from simulator.ablation.solver import LesionProgress, Medium, Phase, Recording, TableDose, simulate
 from simulator.errors import ParameterError
 from simulator.needle import Needle
 from simulator.tissues import TISSUES
@@ -190,7 +190,7 @@ def _bolus(grid, tissues, volume_ml: float) -> np.ndarray:
 def chemical_lesion(site: Site, needle: Needle, settings: ChemicalSettings, *,
                     spacing_mm: float = CHEMICAL_DEFAULT_SPACING_MM, target_id: str | None = None,
                     probe_points_mm: object = None, perfused: bool | None = None,
-                    progress: Callable[[float], bool] | None = None) -> LesionResult:
+                    progress: Callable[[LesionProgress], bool] | None = None) -> LesionResult:
     """Model a chemical neurolysis: ``settings.volume_ml`` injected at the tip of ``needle`` (any needle).
 
     Parameters are those of :func:`simulator.ablation.rf_lesion`; ``spacing_mm`` 0.2 to 1.0,
@@ -216,10 +216,9 @@ def chemical_lesion(site: Site, needle: Needle, settings: ChemicalSettings, *,
     run = simulate(grid, agent_medium(tissues, agent), None, bolus * fraction,
                    [Phase(settings.observe_s, None, "spread")],
                    dose=TableDose(tuple(c / 100.0 for c in agent.kill_pct), tuple(1.0 / t for t in agent.kill_time_s)),
-                   probes_mm=points, progress=progress, what="chemical lesion", record_interval_s=10.0,
-                   dt_max_s=_DT_MAX_S)
-    course = run_time_course(run, None, names, "%")
-    course.series.update({name: 100.0 * values for name, values in course.series.items()})
+                   probes_mm=points, recording=Recording(None, tuple(names), "%", scale=100.0), progress=progress,
+                   what="chemical lesion", record_interval_s=10.0, dt_max_s=_DT_MAX_S)
+    course = run_time_course(run)
     return build_result(
         modality="chemical", settings=settings, site=site, grid=grid, probe=probe,
         # The dose itself, not its log: where the agent never reached 10 % it is 0, and a log

@@ -36,7 +36,7 @@ from simulator._validation import check_range
 from simulator.ablation.medium import Site
 from simulator.ablation.probe import probe_body
 from simulator.ablation.result import LesionResult, build_result, run_time_course
-from simulator.ablation.solver import Medium, Phase, simulate
+from simulator.ablation.solver import LesionProgress, Medium, Phase, Recording, simulate
 from simulator.ablation.thermal import heat_medium, heat_setup
 from simulator.errors import ParameterError
 from simulator.needle import Needle
@@ -145,7 +145,7 @@ def cryo_medium(tissues) -> Medium:
 
 def cryo_lesion(site: Site, needle: Needle, settings: CryoSettings, *, spacing_mm: float = CRYO_DEFAULT_SPACING_MM,
                 target_id: str | None = None, probe_points_mm: object = None, perfused: bool | None = None,
-                progress: Callable[[float], bool] | None = None) -> LesionResult:
+                progress: Callable[[LesionProgress], bool] | None = None) -> LesionResult:
     """Model a cryoneurolysis lesion made by ``needle`` (a cryoprobe) at ``site``.
 
     Parameters are those of :func:`simulator.ablation.rf_lesion`; ``spacing_mm`` 0.2 to 1.5,
@@ -160,7 +160,8 @@ def cryo_lesion(site: Site, needle: Needle, settings: CryoSettings, *, spacing_m
                        perfused=perfused)
     grid, shape = setup.grid, setup.probe
     run = simulate(grid, cryo_medium(setup.tissues), probe_body(grid, shape), setup.tissues.baseline_c, settings.phases(),
-                   probes_mm=setup.points_mm, progress=progress, what="cryo lesion")
+                   probes_mm=setup.points_mm, recording=Recording("probe_c", tuple(setup.point_names), "°C"),
+                   progress=progress, what="cryo lesion")
     low = run.low
     return build_result(
         modality="cryo", settings=settings, site=site, grid=grid, probe=shape,
@@ -169,7 +170,7 @@ def cryo_lesion(site: Site, needle: Needle, settings: CryoSettings, *, spacing_m
         zones=[("ice_ball_0c", f"Ice ball (reached {LIQUIDUS_C:g} °C)", "min_temperature_c", LIQUIDUS_C, True),
                ("core_minus40c", "Core colder than −40 °C (near-universal cell death)", "min_temperature_c", -40.0, True)],
         fields={"min_temperature_c": low, "final_temperature_c": run.final},
-        time_course=run_time_course(run, "probe_c", setup.point_names, "°C"),
+        time_course=run_time_course(run),
         target_id=target_id, steps=run.steps, dt_s=run.dt_s, started=started,
         perfused=setup.tissues.perfused)
 

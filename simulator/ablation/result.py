@@ -310,14 +310,16 @@ def watch_points(grid: LesionGrid, probe: ProbeShape, extra_mm: object, unit: st
     return names, np.vstack([tip + axis, middle + (probe.radius_mm + 2.0) * across, extra])
 
 
-def run_time_course(run: Run, body_name: str | None, point_names: list[str], unit: str) -> TimeCourse:
-    """The records of a run as a :class:`TimeCourse`: the probe's value and power (W) when there
-    is a probe (``body_name``), then the watched points, all in ``unit`` but the power."""
+def run_time_course(run: Run) -> TimeCourse:
+    """The records of a run as a :class:`TimeCourse`, named and scaled by its
+    :class:`~simulator.ablation.solver.Recording`: the probe's value and power (W) when there is
+    a probe, then the watched points."""
+    rec = run.recording
     series: dict[str, np.ndarray] = {}
-    if body_name is not None:
-        series = {body_name: run.body_value, "power_w": run.body_power_w}
-    series.update({name: run.probes[:, i] for i, name in enumerate(point_names)})
-    return TimeCourse(run.time_s, series, {name: ("W" if name == "power_w" else unit) for name in series})
+    if rec.body_name is not None:
+        series = {rec.body_name: rec.scale * run.body_value, "power_w": run.body_power_w}
+    series.update({name: rec.scale * run.probes[:, i] for i, name in enumerate(rec.point_names)})
+    return TimeCourse(run.time_s, series, {name: ("W" if name == "power_w" else rec.unit) for name in series})
 
 
 def site_name(site: Site, perfused: bool) -> str:

@@ -37,7 +37,7 @@ from simulator.ablation.damage import DAMAGE_FLOOR_C, DEFAULT_DAMAGE_MODEL, arrh
 from simulator.ablation.medium import Site
 from simulator.ablation.probe import probe_body
 from simulator.ablation.result import LesionResult, build_result, run_time_course
-from simulator.ablation.solver import ArrheniusDose, Phase, simulate
+from simulator.ablation.solver import ArrheniusDose, LesionProgress, Phase, Recording, simulate
 from simulator.ablation.thermal import heat_medium, heat_setup
 from simulator.errors import ParameterError
 from simulator.needle import Needle
@@ -129,7 +129,7 @@ class RFSettings:
 
 def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: float = RF_DEFAULT_SPACING_MM,
               target_id: str | None = None, probe_points_mm: object = None, perfused: bool | None = None,
-              progress: Callable[[float], bool] | None = None) -> LesionResult:
+              progress: Callable[[LesionProgress], bool] | None = None) -> LesionResult:
     """Model an RF heat lesion made by ``needle`` (an RF cannula) at ``site``.
 
     Parameters
@@ -151,7 +151,8 @@ def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: f
         Blood perfusion on or off (ex vivo); default the site's own (a block's flag; the
         patient is perfused).
     progress : callable, optional
-        ``progress(fraction) -> bool``; returning False cancels.
+        ``progress(LesionProgress) -> bool``, about 100 times: the fraction done and the latest
+        temperatures (for a live curve); returning False cancels.
 
     Returns
     -------
@@ -168,8 +169,9 @@ def rf_lesion(site: Site, needle: Needle, settings: RFSettings, *, spacing_mm: f
     damage = arrhenius_set(settings.damage_model)
     run = simulate(grid, heat_medium(setup.tissues), probe_body(grid, shape), setup.tissues.baseline_c, settings.phases(),
                    dose=ArrheniusDose(damage.ln_a, damage.ea_over_r_k, DAMAGE_FLOOR_C), probes_mm=setup.points_mm,
-                   progress=progress, what="rf lesion")
-    course = run_time_course(run, "electrode_c", setup.point_names, "°C")
+                   recording=Recording("electrode_c", tuple(setup.point_names), "°C"), progress=progress,
+                   what="rf lesion")
+    course = run_time_course(run)
     omega = run.dose
     return build_result(
         modality="rf", settings=settings, site=site, grid=grid, probe=shape,

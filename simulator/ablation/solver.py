@@ -4,7 +4,8 @@
 :class:`Phase` (the probe on at a value that may change with time, or off), keeps the highest
 and lowest value every node reached and an optional dose integral (Arrhenius or a
 concentration-time table), records the values at a few points about every second, and asks a
-progress callback whether to go on. Everything is deterministic: the same input gives
+progress callback whether to go on, telling it the latest record (:class:`LesionProgress`), so
+a screen can draw the time course as it grows. Everything is deterministic: the same input gives
 bit-identical output.
 
 Units inside are SI (m, s, J, W); values are °C or a concentration fraction.
@@ -22,7 +23,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -30,13 +31,66 @@ from simulator.ablation import kernel
 from simulator.ablation.grid import LesionGrid
 from simulator.errors import ParameterError, SimulationCancelled
 
-__all__ = ["Medium", "Body", "Phase", "Run", "ArrheniusDose", "TableDose", "simulate", "body_from_sdf",
-           "uniform_medium", "stable_dt_s", "STABILITY"]
+__all__ = ["Medium", "Body", "Phase", "Run", "Recording", "LesionProgress", "ArrheniusDose", "TableDose", "simulate",
+           "body_from_sdf", "uniform_medium", "stable_dt_s", "STABILITY"]
 
 #: Fraction of the monotone explicit limit ``h² / (6 max(K/C))`` used as the time step.
 STABILITY = 0.9
 #: Progress is reported about this many times per run.
 _PROGRESS_CALLS = 100
+
+
+@dataclass(frozen=True)
+class Recording:
+    """How the records of a run are named and shown.
+
+    Parameters
+    ----------
+    body_name : str or None
+        Name of the probe's held value (``"electrode_c"``); None when there is no probe.
+    point_names : tuple of str
+        Names of the watched points, in the order of ``probes_mm``.
+    unit : str
+        Unit of the shown values (``"°C"``, ``"%"``).
+    scale : float, default: 1
+        Shown value per model value: 100 for a concentration fraction shown in %.
+    """
+
+    body_name: str | None
+    point_names: tuple[str, ...]
+    unit: str
+    scale: float = 1.0
+
+    @classmethod
+    def plain(cls, n_points: int) -> "Recording":
+        """Points named ``point_0`` ... in model units, no probe name."""
+        return cls(None, tuple(f"point_{i}" for i in range(n_points)), "")
+
+
+@dataclass(frozen=True)
+class LesionProgress:
+    """How far a lesion has got: what a ``progress`` callback receives, about 100 times a run.
+
+    Parameters
+    ----------
+    fraction : float
+        Time steps done over all steps, 0 to 1.
+    time_s : float
+        Model time of the latest record, s from the start of the lesion (not computing time).
+    duration_s : float
+        Model time the whole run covers, s.
+    values : dict of str to float
+        The latest recorded value of every series (:class:`Recording` names): the probe's held
+        value (NaN while it is off) and the watched points.
+    unit : str
+        Unit of ``values`` (``"°C"``, ``"%"``).
+    """
+
+    fraction: float
+    time_s: float
+    duration_s: float
+    values: dict[str, float]
+    unit: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,6 +229,8 @@ class Run:
         Number of time steps.
     dt_s : float
         Largest time step used, s.
+    recording : Recording
+        How the records are named and shown.
     """
 
     final: np.ndarray
@@ -188,6 +244,7 @@ class Run:
     perfusion_power_w: np.ndarray
     steps: int
     dt_s: float
+    recording: Recording
 
 
 def stable_dt_s(grid: LesionGrid, medium: Medium) -> float:
@@ -252,8 +309,9 @@ def _probe_weights(grid: LesionGrid, points_mm: np.ndarray) -> tuple[np.ndarray,
 
 def simulate(grid: LesionGrid, medium: Medium, body: Body | None, initial: float | np.ndarray, phases: list[Phase], *,
              dose: ArrheniusDose | TableDose | None = None, probes_mm: np.ndarray | None = None,
-             source_w_m3: np.ndarray | None = None, progress: Callable[[float], bool] | None = None,
-             what: str = "lesion", record_interval_s: float = 1.0, dt_max_s: float | None = None) -> Run:
+             source_w_m3: np.ndarray | None = None, recording: Recording | None = None,
+             progress: Callable[[LesionProgress], bool] | None = None, what: str = "lesion",
+             record_interval_s: float = 1.0, dt_max_s: float | None = None) -> Run:
     """Step the shared equation through ``phases``.
 
     Parameters
@@ -272,9 +330,11 @@ def simulate(grid: LesionGrid, medium: Medium, body: Body | None, initial: float
         Patient points (mm) whose values are recorded.
     source_w_m3 : numpy.ndarray, optional
         A source per node (W/m³, or amount per m³ per s).
+    recording : Recording, optional
+        Names and unit of the records (default: ``point_0`` ... in model units).
     progress : callable, optional
-        Called with the fraction done (0 to 1) about 100 times; returning False cancels
-        (raises :class:`~simulator.errors.SimulationCancelled`).
+        Called with a :class:`LesionProgress` (fraction done, the latest record) about 100
+        times; returning False cancels (raises :class:`~simulator.errors.SimulationCancelled`).
     what : str
         Name used in the cancellation message.
     record_interval_s : float
@@ -329,6 +389,9 @@ def simulate(grid: LesionGrid, medium: Medium, body: Body | None, initial: float
 
     points = np.zeros((0, 3)) if probes_mm is None else np.asarray(probes_mm, dtype=float).reshape(-1, 3)
     probe_nodes, probe_weights = _probe_weights(grid, points)
+    recording = recording or Recording.plain(len(points))
+    if len(recording.point_names) != len(points):
+        raise ParameterError("recording.point_names", len(recording.point_names), f"{len(points)} names, one per point")
     h = grid.spacing_mm * 1e-3
     inv_h2 = 1.0 / (h * h)
     volume_m3 = h**3
@@ -337,6 +400,7 @@ def simulate(grid: LesionGrid, medium: Medium, body: Body | None, initial: float
         dt_limit = min(dt_limit, dt_max_s)
     plan = [(p, max(int(np.ceil(p.duration_s / dt_limit)), 1) if p.duration_s > 0 else 0) for p in phases]
     total_steps = sum(count for _, count in plan)
+    duration_s = float(sum(p.duration_s for p, count in plan if count))
     report_every = max(total_steps // _PROGRESS_CALLS, 1)
 
     times, probe_rows, body_values, body_power, perf_power = [], [], [], [], []
@@ -373,12 +437,22 @@ def simulate(grid: LesionGrid, medium: Medium, body: Body | None, initial: float
                 record(clock, value if on else np.nan, p_body, p_perf)
                 last_record = clock
             if progress is not None and (done % report_every == 0 or done == total_steps):
-                if progress(done / total_steps) is False:
+                report = _progress_report(done / total_steps, duration_s, times, body_values, probe_rows, recording)
+                if progress(report) is False:
                     raise SimulationCancelled(what, done / total_steps)
     as_grid = lambda a: a.reshape(shape)  # noqa: E731
     return Run(as_grid(T.copy()), as_grid(peak), as_grid(low), None if dose is None else as_grid(accumulated),
                np.asarray(times), np.asarray(probe_rows).reshape(len(times), len(points)), np.asarray(body_values),
-               np.asarray(body_power), np.asarray(perf_power), done, dt_used)
+               np.asarray(body_power), np.asarray(perf_power), done, dt_used, recording)
+
+
+def _progress_report(fraction: float, duration_s: float, times: list[float], body_values: list[float],
+                     probe_rows: list[np.ndarray], recording: Recording) -> LesionProgress:
+    """The latest record, named and scaled for a screen."""
+    values = {name: float(v) * recording.scale for name, v in zip(recording.point_names, probe_rows[-1])}
+    if recording.body_name is not None:
+        values = {recording.body_name: float(body_values[-1]) * recording.scale, **values}
+    return LesionProgress(float(fraction), float(times[-1]), duration_s, values, recording.unit)
 
 
 def _enthalpy(values: np.ndarray, cf: float, cu: float, rl: float, phase: bool, t_s: float, dtm: float) -> np.ndarray:

@@ -60,7 +60,7 @@ class ShotView:
 class LesionWorker(QThread):
     """Runs one Ablate command through the session in a worker thread, with progress and cancel."""
 
-    progress = pyqtSignal(float)
+    progress = pyqtSignal(object)  # simulator.ablation.LesionProgress
     done = pyqtSignal(object, object)  # execution or None, error or None
 
     def __init__(self, session, command: Ablate, t_s: float) -> None:
@@ -71,8 +71,8 @@ class LesionWorker(QThread):
     def cancel(self) -> None:
         self._cancel.set()
 
-    def _progress(self, fraction: float) -> bool:
-        self.progress.emit(float(fraction))
+    def _progress(self, report) -> bool:
+        self.progress.emit(report)
         return not self._cancel.is_set()
 
     def run(self) -> None:  # in the worker thread
@@ -105,7 +105,7 @@ class ProcedureModel(QObject):
     errorRaised = pyqtSignal(str)         # a user error, in words
     sessionChanged = pyqtSignal()         # a session started, resumed or opened for debrief
     busyChanged = pyqtSignal(bool)
-    lesionProgress = pyqtSignal(float)
+    lesionProgress = pyqtSignal(object)   # simulator.ablation.LesionProgress: fraction done, latest temperatures
     lesionFinished = pyqtSignal(object)   # the lesion's facts (dict), or None when cancelled/failed
     pedalChanged = pyqtSignal(bool)
     procedureEnded = pyqtSignal(object)   # simulator.scoring.ScoreReport

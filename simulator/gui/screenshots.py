@@ -4,6 +4,8 @@
 - ``gui_trainee.png``: the default scenario in the trainee view after the textbook steps up to
   the needle on bone (AP, oblique, the needle placed by the textbook approach and advanced to
   bone, a pulsed run down the needle, a lateral);
+- ``gui_lesion.png``: the same needle during its RF lesion, half computed: the progress bar and
+  the temperature curves growing on the lesion's time axis;
 - ``gui_debrief.png``: the textbook plan's session in the debrief view at its lesion, the
   anatomy revealed (bone, nerves with the target in red, the needle and the lesion).
 """
@@ -54,6 +56,9 @@ def take_screenshots(out: str | Path) -> list[Path]:
     paths = [out / "gui_trainee.png"]
     window.grab().save(str(paths[0]))
 
+    paths.append(out / "gui_lesion.png")
+    _grab_mid_lesion(app, window, paths[-1])
+
     recorded = folder / "textbook.jsonl"
     run_plan(load_plan(library_folder() / "plans" / "l4_medial_branch_right_rf.toml"), recorded)
     window.open_debrief(recorded)
@@ -62,9 +67,29 @@ def take_screenshots(out: str | Path) -> list[Path]:
     window.monitor.strip.setCurrentRow(window.monitor.strip.count() - 1)
     _settle(app)
     paths.append(out / "gui_debrief.png")
-    window.grab().save(str(paths[1]))
+    window.grab().save(str(paths[-1]))
     window.close()
     return paths
+
+
+def _grab_mid_lesion(app, window, path: Path) -> None:
+    """Start a lesion with the panel's settings and grab the window at the first report past half way."""
+    from PyQt6.QtCore import QEventLoop
+
+    model, loop, grabbed = window.model, QEventLoop(), []
+
+    def on_progress(report) -> None:
+        if report.fraction >= 0.5 and not grabbed:
+            grabbed.append(window.grab())  # paints synchronously: the panel has already taken this report
+
+    model.lesionProgress.connect(on_progress)
+    model.lesionFinished.connect(lambda facts: loop.quit())
+    window.ablation_panel.start.click()
+    loop.exec()
+    model.lesionProgress.disconnect(on_progress)
+    if not grabbed:
+        raise RuntimeError("the lesion finished without a report past half way")
+    grabbed[0].save(str(path))
 
 
 def main() -> None:

@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(controls.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.controls_scroll = scroll
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.monitor)
         split.addWidget(middle)
@@ -88,10 +89,15 @@ class MainWindow(QMainWindow):
         self.model.eventsRaised.connect(self._on_events)
         self.model.sessionChanged.connect(self._on_session)
         self.model.procedureEnded.connect(self._on_ended)
+        self.model.busyChanged.connect(self._on_busy)
         self.model.modeChanged.connect(lambda _mode: self._on_session())
         self.resize(1680, 980)
         QApplication.instance().installEventFilter(self)
         self._on_session()
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy:  # a lesion started: bring its progress and live curve into view
+            self.controls_scroll.ensureWidgetVisible(self.ablation_panel.curve, 0, 60)
 
     # -- menus ------------------------------------------------------------------------------
     def _actions(self) -> None:

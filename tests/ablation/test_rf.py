@@ -196,14 +196,28 @@ def test_time_course_follows_the_generator():
     assert np.all(course.series["power_w"][on][5:] > 0.3)
 
 
-def test_progress_is_reported_and_can_cancel():
-    fractions = []
-    rf_lesion(EX_VIVO, block_needle("rf_22g_100mm_5mm"), RFSettings(80.0, 20.0), spacing_mm=1.0,
-              progress=lambda f: fractions.append(f) or True)
+def test_progress_is_reported_with_the_live_time_course_and_can_cancel():
+    reports = []
+    result = rf_lesion(EX_VIVO, block_needle("rf_22g_100mm_5mm"), RFSettings(80.0, 20.0), spacing_mm=1.0,
+                       progress=lambda p: reports.append(p) or True)
+    fractions = [p.fraction for p in reports]
     assert fractions[-1] == 1.0 and np.all(np.diff(fractions) > 0) and len(fractions) >= 20
+    # Each report carries the latest record of the time course the result keeps, so a screen can
+    # draw the curve while the lesion is computed.
+    course = result.time_course
+    for report in reports:
+        row = int(np.argmin(np.abs(course.time_s - report.time_s)))
+        assert course.time_s[row] == pytest.approx(report.time_s)
+        assert set(report.values) == set(course.series) - {"power_w"}
+        for name, value in report.values.items():
+            assert value == pytest.approx(course.series[name][row], nan_ok=True)
+    assert reports[-1].values["electrode_c"] != reports[-1].values["electrode_c"]  # NaN: off, cooling
+    assert max(p.values["electrode_c"] for p in reports) == pytest.approx(80.0)
+    assert reports[-1].time_s == pytest.approx(course.time_s[-1]) == pytest.approx(reports[0].duration_s)
+    assert {p.unit for p in reports} == {"°C"}
     with pytest.raises(SimulationCancelled, match="rf lesion cancelled"):
         rf_lesion(EX_VIVO, block_needle("rf_22g_100mm_5mm"), RFSettings(80.0, 20.0), spacing_mm=1.0,
-                  progress=lambda f: f < 0.5)
+                  progress=lambda p: p.fraction < 0.5)
 
 
 def test_mesh_encloses_the_lesion_volume():

@@ -151,3 +151,38 @@ def test_rhizosim_gui_without_a_display_is_a_clear_error(monkeypatch, capsys):
     error = capsys.readouterr().err
     assert error.startswith("rhizosim: error:") and ("no display" in error or "pip install" in error)
     assert "Traceback" not in error
+
+
+@pytest.mark.parametrize("modality", ["rf", "chemical"])
+def test_the_live_curve_is_the_logged_curve_in_the_same_order(modality):
+    """What the panel draws while a lesion is computed (its progress reports) is what it draws
+    from the log afterwards: same curves, same order (so same colours), same values at the
+    record times, even when the log's keys were sorted."""
+    from simulator.ablation import (ChemicalSettings, RFSettings, TissueBlock, block_needle, chemical_lesion,
+                                    rf_lesion)
+    from simulator.gui.render.curves import lesion_series, progress_series
+    from simulator.lesions import _time_course
+
+    reports = []
+    keep = lambda report: reports.append(report) or True  # noqa: E731
+    block = TissueBlock("muscle", perfused=False)
+    if modality == "rf":
+        result = rf_lesion(block, block_needle("rf_22g_100mm_5mm"), RFSettings(80.0, 20.0), spacing_mm=1.0,
+                           progress=keep)
+        first, unit = "electrode_c", "°C"
+    else:
+        result = chemical_lesion(block, block_needle("spinal_22g_89mm"), ChemicalSettings("phenol", 0.3, 6.0, 300.0),
+                                 spacing_mm=1.0, progress=keep)
+        first, unit = "tip_pct", "%"
+    logged = lesion_series(json.loads(json.dumps({"time_course": _time_course(result)}, sort_keys=True)))
+    live = progress_series(reports)
+    assert [s.name for s in live] == [s.name for s in logged] and live[0].name == first
+    assert {s.unit for s in live} == {unit}
+    compared = 0
+    for live_curve, logged_curve in zip(live, logged):
+        for t, v in zip(logged_curve.time_s, logged_curve.values):
+            at = [lv for lt, lv in zip(live_curve.time_s, live_curve.values) if lt == pytest.approx(t)]
+            if at and v is not None:
+                assert at[0] == pytest.approx(v, rel=1e-9)
+                compared += 1
+    assert compared >= 10

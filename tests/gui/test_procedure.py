@@ -94,16 +94,21 @@ def test_a_whole_procedure_by_mouse_and_keys(qtbot, window):
     heartbeat = QTimer()  # the GUI thread's event loop keeps running while the lesion is computed
     heartbeat.timeout.connect(lambda: ticks.append(model.busy))
     heartbeat.start(5)
-    model.lesionProgress.connect(progress.append)
+    live_points = []  # points of the electrode curve on screen at each report: the curve grows as it is computed
+    model.lesionProgress.connect(lambda report: (progress.append(report.fraction),
+                                                 live_points.append(len(panel.curve.series[0].values))))
     with qtbot.waitSignal(model.lesionFinished, timeout=120000) as finished:
         click(qtbot, panel.start)
         assert model.busy and not window.needle_panel.isEnabled(), "other commands wait for the lesion"
+        curve_box = panel.curve.visibleRegion().boundingRect()
+        assert curve_box.height() == panel.curve.height(), "the live curve is scrolled into view"
         tap(qtbot, window.monitor.image, Qt.Key.Key_Down)
         assert "wait until the lesion is finished" in window.event_log.item(window.event_log.count() - 1).text()
     heartbeat.stop()
     assert finished.args[0] is not None
     assert ticks.count(True) >= 2, "the window stayed responsive during the lesion"
     assert len(progress) > 1 and progress == sorted(progress)
+    assert live_points == list(range(1, len(progress) + 1)) and panel.curve.span_s is None
     assert panel.progress.value() == 100 and panel.result.text().startswith("lesion made")
     assert panel.curve.series and panel.curve.series[0].name == "electrode_c"
     click(qtbot, window.checklist_panel.boxes["record_parameters"])

@@ -2,8 +2,9 @@
 cancel, then the lesion's temperature (or concentration) curve and its report.
 
 The lesion runs in a worker thread (:class:`simulator.gui.model.LesionWorker`); the core's
-progress callback gives the fraction done, so the bar is live and the curve (the tip's time
-course, from the lesion's facts) is drawn when the lesion is finished.
+progress reports give the fraction done and the latest temperatures (or concentrations), so the
+bar and the curve grow while the model runs, on a time axis that spans the whole lesion; when it
+is made, the curve is redrawn from the lesion's logged time course.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PyQt6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, 
                              QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from simulator.gui import intents
-from simulator.gui.render.curves import lesion_series
+from simulator.gui.render.curves import lesion_series, progress_series
 
 __all__ = ["AblationPanel", "CurveView"]
 
@@ -29,11 +30,14 @@ class CurveView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.series = []
+        self.span_s: float | None = None
         self.setObjectName("lesionCurve")
         self.setMinimumHeight(130)
 
-    def set_series(self, series) -> None:
+    def set_series(self, series, span_s: float | None = None) -> None:
+        """Draw ``series``; the time axis runs from 0 to ``span_s`` (s), or to the last point."""
         self.series = list(series)
+        self.span_s = span_s
         self.update()
 
     def paintEvent(self, event) -> None:
@@ -47,10 +51,11 @@ class CurveView(QWidget):
         left, top, right, bottom = 44, 8, self.width() - 8, self.height() - 22
         t = self.series[0].time_s
         values = [v for s in self.series for v in s.values if v is not None and math.isfinite(v)]
-        low, high = min(values), max(values)
+        low, high = (min(values), max(values)) if values else (0.0, 1.0)
         if high - low < 1e-9:
             high = low + 1.0
-        span_t = max(t[-1] - t[0], 1e-9)
+        end_s = self.span_s if self.span_s is not None else t[-1]
+        span_t = max(end_s - t[0], 1e-9)
 
         def at(ti: float, v: float) -> QPointF:
             return QPointF(left + (ti - t[0]) / span_t * (right - left), bottom - (v - low) / (high - low) * (bottom - top))
@@ -60,7 +65,7 @@ class CurveView(QWidget):
         painter.drawText(2, top + 10, f"{high:.0f}")
         painter.drawText(2, bottom, f"{low:.0f}")
         painter.drawText(left, self.height() - 6, "0 s")
-        painter.drawText(right - 60, self.height() - 6, f"{t[-1]:.0f} s")
+        painter.drawText(right - 60, self.height() - 6, f"{end_s:.0f} s")
         for index, s in enumerate(self.series):
             path, pen_down = QPainterPath(), False
             for ti, v in zip(s.time_s, s.values):
@@ -110,7 +115,8 @@ class AblationPanel(QGroupBox):
         layout.addWidget(self.result)
         model.sessionChanged.connect(self._on_session)
         model.busyChanged.connect(self._on_busy)
-        model.lesionProgress.connect(lambda f: self.progress.setValue(round(100 * f)))
+        self._reports: list = []
+        model.lesionProgress.connect(self._on_progress)
         model.lesionFinished.connect(self._on_finished)
         model.stateChanged.connect(self.refresh)
         model.selectionChanged.connect(self.refresh)
@@ -154,7 +160,14 @@ class AblationPanel(QGroupBox):
             out[f.name] = box.currentText() if f.kind == "choice" else box.value()
         return intents.lesion_settings(self.model.scenario.procedure.modality, out)
 
+    def _on_progress(self, report) -> None:
+        self.progress.setValue(round(100 * report.fraction))
+        self._reports.append(report)
+        self.curve.set_series(progress_series(self._reports), span_s=report.duration_s)
+
     def _start(self) -> None:
+        self._reports = []
+        self.curve.set_series([])
         self.progress.setValue(0)
         self.result.setText("computing the lesion…")
         if not self.model.ablate(self.values()):
