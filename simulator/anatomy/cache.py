@@ -29,7 +29,7 @@ from simulator.anatomy.assets import MANIFEST_NAME, default_anatomy_folder, save
 from simulator.anatomy.generator import GENERATOR_VERSION, generate_patient
 from simulator.anatomy.parameters import PatientParameters
 
-__all__ = ["patient_folder", "cache_folder", "CACHE_ENVIRONMENT_VARIABLE"]
+__all__ = ["patient_folder", "is_prepared", "cache_folder", "CACHE_ENVIRONMENT_VARIABLE"]
 
 #: Environment variable naming the cache's root folder.
 CACHE_ENVIRONMENT_VARIABLE = "RHIZOSIM_CACHE"
@@ -46,6 +46,12 @@ def _key(parameters: PatientParameters) -> str:
     return f"v{GENERATOR_VERSION}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
+def is_prepared(parameters: PatientParameters) -> bool:
+    """Whether :func:`patient_folder` can return at once (the default patient, or one generated
+    before) rather than generating the patient (10-20 s)."""
+    return parameters == PatientParameters() or (cache_folder() / _key(parameters) / MANIFEST_NAME).exists()
+
+
 def patient_folder(parameters: PatientParameters, *, workers: int | None = None) -> Path:
     """The anatomy folder of the patient with these parameters, generating it if needed.
 
@@ -54,7 +60,7 @@ def patient_folder(parameters: PatientParameters, *, workers: int | None = None)
     if parameters == PatientParameters():
         return default_anatomy_folder()
     folder = cache_folder() / _key(parameters)
-    if (folder / MANIFEST_NAME).exists():
+    if is_prepared(parameters):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))

@@ -57,6 +57,21 @@ class ShotView:
     mode: str = "single"
 
 
+class BackgroundJob(QThread):
+    """Runs ``job()`` in a worker thread; :attr:`error` holds what it raised (None: it worked)."""
+
+    def __init__(self, job) -> None:
+        super().__init__()
+        self._job = job
+        self.error: BaseException | None = None
+
+    def run(self) -> None:  # in the worker thread
+        try:
+            self._job()
+        except BaseException as error:  # handed to the GUI thread, which reports it
+            self.error = error
+
+
 class LesionWorker(QThread):
     """Runs one Ablate command through the session in a worker thread, with progress and cancel."""
 

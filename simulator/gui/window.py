@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtCore import QEvent, Qt
+from PyQt6.QtCore import QEvent, QEventLoop, Qt
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
-from PyQt6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QLineEdit, QMainWindow, QScrollArea,
-                             QSplitter, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QLineEdit, QMainWindow,
+                             QProgressDialog, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 from simulator.errors import SimulatorError
-from simulator.gui.model import DEFAULT_SCENARIO, ProcedureModel
+from simulator.gui.model import DEFAULT_SCENARIO, BackgroundJob, ProcedureModel
 from simulator.gui.widgets.ablation_panel import AblationPanel
 from simulator.gui.widgets.carm_panel import CArmPanel
 from simulator.gui.widgets.dialogs import ScenarioDialog, ScoreDialog, ask_resume, show_error
@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.replay_bar = ReplayBar(self.model)
         self.status = StatusReadouts(self.model)
         self.score_dialog: ScoreDialog | None = None
+        self.preparing: QProgressDialog | None = None  # shown while a scenario's patient is generated
 
         middle = QSplitter(Qt.Orientation.Vertical)
         middle.addWidget(self.patient_view)
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
         try:
             self.setCursor(Qt.CursorShape.WaitCursor)
             scenario = find_scenario(name)
+            self._prepare_patient(scenario)
             self.model.start(scenario)
         except SimulatorError as error:
             show_error(self, "Cannot open the scenario", str(error))
@@ -161,6 +163,30 @@ class MainWindow(QMainWindow):
         finally:
             self.unsetCursor()
         return True
+
+    def _prepare_patient(self, scenario) -> None:
+        """Generate the scenario's patient off the GUI thread the first time it is used (10-20 s),
+        behind a busy dialog, so the window keeps repainting; raises what the generator raised."""
+        from simulator.anatomy.cache import is_prepared, patient_folder
+
+        if scenario.patient_folder() is not None or is_prepared(scenario.patient.parameters()):
+            return
+        job = BackgroundJob(lambda: patient_folder(scenario.patient.parameters()))
+        self.preparing = QProgressDialog(f"Preparing the patient of {scenario.meta.id}: generated the first time it is "
+                                         "used (about 15 s), then kept.", None, 0, 0, self)
+        self.preparing.setWindowTitle("Preparing the patient")
+        self.preparing.setWindowModality(Qt.WindowModality.WindowModal)
+        self.preparing.setMinimumDuration(0)
+        self.preparing.show()
+        loop = QEventLoop()
+        job.finished.connect(loop.quit)
+        job.start()
+        loop.exec()
+        job.wait()
+        self.preparing.close()
+        self.preparing = None
+        if job.error is not None:
+            raise job.error
 
     def resume(self, path: str | Path) -> bool:
         try:

@@ -117,3 +117,25 @@ def test_debrief_replays_a_recorded_session_on_the_timeline(qtbot, make_window, 
     click(qtbot, bar.play)
     qtbot.waitUntil(lambda: not bar.play.isChecked(), timeout=30000)
     assert bar.slider.value() == bar.slider.maximum() and model.state.ended
+
+
+def test_a_new_patient_is_prepared_off_the_gui_thread_behind_a_busy_dialog(qtbot, make_window, monkeypatch, tmp_path):
+    from PyQt6.QtCore import QTimer
+
+    from simulator.anatomy.cache import CACHE_ENVIRONMENT_VARIABLE, is_prepared
+    from simulator.scenario import find_scenario
+
+    monkeypatch.setenv(CACHE_ENVIRONMENT_VARIABLE, str(tmp_path / "cache"))  # nothing generated yet
+    scenario = find_scenario("obese_l4_medial_branch_right_rf")
+    assert not is_prepared(scenario.patient.parameters())
+    window = make_window(startup=False)
+    seen = []  # (dialog up, window painted) on each tick of the GUI thread while the patient is made
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: seen.append(window.preparing is not None and window.preparing.isVisible()))
+    heartbeat.start(50)
+    assert window.open_scenario("obese_l4_medial_branch_right_rf")
+    heartbeat.stop()
+    assert sum(seen) >= 20, "the GUI thread kept running (a second or more of ticks) behind the dialog"
+    assert window.preparing is None and is_prepared(scenario.patient.parameters())
+    assert window.model.scenario.meta.id == "obese_l4_medial_branch_right_rf" and window.model.live
+    assert window.model.context.scene.parameters.fat_thickness_mm == 45.0
