@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal
+from PyQt6.QtCore import QEventLoop, QObject, QThread, QTimer, pyqtSignal
 
 from simulator.commands import Ablate, Advance, End, Shot, Withdraw
 from simulator.errors import SimulationCancelled, SimulatorError
@@ -126,6 +126,8 @@ class ProcedureModel(QObject):
     procedureEnded = pyqtSignal(object)   # simulator.scoring.ScoreReport
     selectionChanged = pyqtSignal()       # current needle or picked entry point changed
     modeChanged = pyqtSignal(str)         # "trainee" or "instructor"
+    preparingPatient = pyqtSignal(str)    # a scenario's patient (its id) is being generated, off the GUI thread
+    patientPrepared = pyqtSignal()
 
     def __init__(self, sessions_folder: str | Path | None = None, *, seed: int = 0) -> None:
         super().__init__()
@@ -183,12 +185,34 @@ class ProcedureModel(QObject):
         return None if self.loaded is None else Path(self.loaded.path)
 
     def _scene_for(self, scenario):
+        from simulator.anatomy.cache import is_prepared
         from simulator.session import scene_for
 
         key = str(scenario.patient_folder() or scenario.patient.parameters())
         if key not in self._scenes:
+            if scenario.patient_folder() is None and not is_prepared(scenario.patient.parameters()):
+                self._generate_patient(scenario)
             self._scenes[key] = scene_for(scenario)
         return self._scenes[key]
+
+    def _generate_patient(self, scenario) -> None:
+        """Generate a scenario's patient (10-20 s, the first time it is used) in a worker thread
+        while the GUI thread's events keep running; the window shows a busy dialog between
+        :attr:`preparingPatient` and :attr:`patientPrepared`. Raises what the generator raised."""
+        from simulator.anatomy.cache import patient_folder
+
+        job = BackgroundJob(lambda: patient_folder(scenario.patient.parameters()))
+        loop = QEventLoop()
+        job.finished.connect(loop.quit)
+        self.preparingPatient.emit(scenario.meta.id)
+        try:
+            job.start()
+            loop.exec()
+            job.wait()
+        finally:
+            self.patientPrepared.emit()
+        if job.error is not None:
+            raise job.error
 
     def _close(self) -> None:
         if self._worker is not None:  # a lesion still running is cancelled: nothing is recorded

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtCore import QEvent, QEventLoop, Qt
+from PyQt6.QtCore import QEvent, Qt
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
 from PyQt6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QLineEdit, QMainWindow,
                              QProgressDialog, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 from simulator.errors import SimulatorError
-from simulator.gui.model import DEFAULT_SCENARIO, BackgroundJob, ProcedureModel
+from simulator.gui.model import DEFAULT_SCENARIO, ProcedureModel
 from simulator.gui.widgets.ablation_panel import AblationPanel
 from simulator.gui.widgets.carm_panel import CArmPanel
 from simulator.gui.widgets.dialogs import ScenarioDialog, ScoreDialog, ask_resume, show_error
@@ -91,6 +91,8 @@ class MainWindow(QMainWindow):
         self.model.sessionChanged.connect(self._on_session)
         self.model.procedureEnded.connect(self._on_ended)
         self.model.busyChanged.connect(self._on_busy)
+        self.model.preparingPatient.connect(self._on_preparing)
+        self.model.patientPrepared.connect(self._on_prepared)
         self.model.modeChanged.connect(lambda _mode: self._on_session())
         self.resize(1680, 980)
         QApplication.instance().installEventFilter(self)
@@ -155,7 +157,6 @@ class MainWindow(QMainWindow):
         try:
             self.setCursor(Qt.CursorShape.WaitCursor)
             scenario = find_scenario(name)
-            self._prepare_patient(scenario)
             self.model.start(scenario)
         except SimulatorError as error:
             show_error(self, "Cannot open the scenario", str(error))
@@ -164,29 +165,18 @@ class MainWindow(QMainWindow):
             self.unsetCursor()
         return True
 
-    def _prepare_patient(self, scenario) -> None:
-        """Generate the scenario's patient off the GUI thread the first time it is used (10-20 s),
-        behind a busy dialog, so the window keeps repainting; raises what the generator raised."""
-        from simulator.anatomy.cache import is_prepared, patient_folder
-
-        if scenario.patient_folder() is not None or is_prepared(scenario.patient.parameters()):
-            return
-        job = BackgroundJob(lambda: patient_folder(scenario.patient.parameters()))
-        self.preparing = QProgressDialog(f"Preparing the patient of {scenario.meta.id}: generated the first time it is "
+    def _on_preparing(self, scenario_id: str) -> None:
+        self.preparing = QProgressDialog(f"Preparing the patient of {scenario_id}: generated the first time it is "
                                          "used (about 15 s), then kept.", None, 0, 0, self)
         self.preparing.setWindowTitle("Preparing the patient")
         self.preparing.setWindowModality(Qt.WindowModality.WindowModal)
         self.preparing.setMinimumDuration(0)
         self.preparing.show()
-        loop = QEventLoop()
-        job.finished.connect(loop.quit)
-        job.start()
-        loop.exec()
-        job.wait()
-        self.preparing.close()
-        self.preparing = None
-        if job.error is not None:
-            raise job.error
+
+    def _on_prepared(self) -> None:
+        if self.preparing is not None:
+            self.preparing.close()
+            self.preparing = None
 
     def resume(self, path: str | Path) -> bool:
         try:

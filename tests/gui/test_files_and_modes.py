@@ -120,22 +120,34 @@ def test_debrief_replays_a_recorded_session_on_the_timeline(qtbot, make_window, 
 
 
 def test_a_new_patient_is_prepared_off_the_gui_thread_behind_a_busy_dialog(qtbot, make_window, monkeypatch, tmp_path):
+    """Opening a scenario, and debriefing a session, whose patient was never generated here."""
     from PyQt6.QtCore import QTimer
 
     from simulator.anatomy.cache import CACHE_ENVIRONMENT_VARIABLE, is_prepared
     from simulator.scenario import find_scenario
 
-    monkeypatch.setenv(CACHE_ENVIRONMENT_VARIABLE, str(tmp_path / "cache"))  # nothing generated yet
     scenario = find_scenario("obese_l4_medial_branch_right_rf")
-    assert not is_prepared(scenario.patient.parameters())
     window = make_window(startup=False)
-    seen = []  # (dialog up, window painted) on each tick of the GUI thread while the patient is made
+    seen = []  # on each tick of the GUI thread: was the busy dialog up?
     heartbeat = QTimer()
     heartbeat.timeout.connect(lambda: seen.append(window.preparing is not None and window.preparing.isVisible()))
     heartbeat.start(50)
+
+    monkeypatch.setenv(CACHE_ENVIRONMENT_VARIABLE, str(tmp_path / "first"))  # nothing generated yet
+    assert not is_prepared(scenario.patient.parameters())
     assert window.open_scenario("obese_l4_medial_branch_right_rf")
-    heartbeat.stop()
     assert sum(seen) >= 20, "the GUI thread kept running (a second or more of ticks) behind the dialog"
     assert window.preparing is None and is_prepared(scenario.patient.parameters())
     assert window.model.scenario.meta.id == "obese_l4_medial_branch_right_rf" and window.model.live
     assert window.model.context.scene.parameters.fat_thickness_mm == 45.0
+    click(qtbot, window.checklist_panel.boxes["verify_patient_and_level"])
+    recorded = window.model.session_path
+
+    seen.clear()
+    monkeypatch.setenv(CACHE_ENVIRONMENT_VARIABLE, str(tmp_path / "second"))  # as on an instructor's machine
+    other = make_window(startup=False)
+    heartbeat.timeout.connect(lambda: seen.append(other.preparing is not None and other.preparing.isVisible()))
+    assert other.open_debrief(recorded)
+    heartbeat.stop()
+    assert sum(seen) >= 20 and other.preparing is None
+    assert other.model.loaded is not None and other.model.context.scene.parameters.fat_thickness_mm == 45.0
