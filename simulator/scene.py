@@ -137,7 +137,11 @@ class Scene:
 
     @cached_property
     def layout(self) -> "SpineLayout":
-        """Shapes and poses of the generated bones (to name the part of a bone a needle touches)."""
+        """Shapes and poses of the bones (to name the part of a bone a needle touches, to measure
+        angles against a bone's frame): the spine fitted to an imported patient's bones, or the
+        generated one."""
+        if self.anatomy.layout is not None:
+            return self.anatomy.layout
         from simulator.anatomy.spine import build_layout
 
         return build_layout(self.parameters)

@@ -451,19 +451,20 @@ def _laminae_and_spine(points: np.ndarray, shape: VertebraShape, joints: list[Fa
     return result
 
 
-def mamillary_and_accessory(shape: VertebraShape, joint: FacetJoint) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+def mamillary_and_accessory(shape: VertebraShape, groove: NeckGroove) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """The mamillary and the accessory process on one side, as ellipsoids (centre, semi-axes in mm).
 
     They flank the lower end of the neck groove (:func:`neck_groove`): the mamillary process on
     the posterior border of the superior articular process, medial of the groove and above its
     end; the accessory process on the back of the transverse process's root, lateral of it and
     below. The medial branch leaves the groove through the notch between the two, under the
-    mamillo-accessory ligament (Bogduk, Spine 1981). In the vertebra's frame, at its scale.
+    mamillo-accessory ligament (Bogduk, Spine 1981). In the vertebra's frame, at its scale;
+    ``groove`` is the neck groove on that side (:func:`neck_groove`, or one found on an
+    imported bone).
     """
     k = shape.scale
-    groove = neck_groove(shape, joint)
     notch = groove.notch
-    side = joint.side
+    side = groove.side
     mamillary = np.array([groove.wall_x - side * 3.5 * k, notch[1] + 0.5 * k, notch[2] + 3.5 * k])
     accessory = np.array([groove.wall_x + side * 4.5 * k, shape.transverse_y + 0.5 * shape.transverse_thickness + 0.5 * k,
                           notch[2] - 1.0 * k])
@@ -473,7 +474,7 @@ def mamillary_and_accessory(shape: VertebraShape, joint: FacetJoint) -> tuple[tu
 def _mamillary_and_accessory(points: np.ndarray, shape: VertebraShape, joints: list[FacetJoint]) -> np.ndarray:
     """Signed distance to the mamillary and accessory processes of both sides (mm)."""
     return sdf.union(*(sdf.ellipsoid(points, center, tuple(radii))
-                       for joint in joints for center, radii in mamillary_and_accessory(shape, joint)))
+                       for joint in joints for center, radii in mamillary_and_accessory(shape, neck_groove(shape, joint))))
 
 
 def canal_distance(points: np.ndarray, shape: VertebraShape) -> np.ndarray:
