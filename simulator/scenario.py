@@ -51,7 +51,7 @@ from simulator.errors import FileFormatError, ParameterError
 from simulator.rubric import CRITERIA, DEFAULT_WEIGHTS, REQUIRED_BY_DEFAULT
 
 __all__ = ["Scenario", "load_scenario", "scenario_from_text", "find_scenario", "library_folder", "library", "json_schema",
-           "read_text", "parse_toml", "SCHEMA_VERSION", "MODALITY_DEVICES"]
+           "read_text", "parse_toml", "first_validation_error", "SCHEMA_VERSION", "MODALITY_DEVICES"]
 
 SCHEMA_VERSION = 1
 #: Largest scenario file read (bytes): anything bigger is not a scenario.
@@ -291,7 +291,8 @@ def _where(location: tuple[Any, ...]) -> str:
     return text
 
 
-def _first_error(error: pydantic.ValidationError) -> tuple[str, str]:
+def first_validation_error(error: pydantic.ValidationError) -> tuple[str, str]:
+    """The first problem of a pydantic error as (field, message), with a count of the others."""
     first = error.errors(include_url=False)[0]
     where = _where(first["loc"]) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
@@ -341,7 +342,7 @@ def scenario_from_text(text: str, path: str | Path) -> Scenario:
     try:
         scenario = Scenario.model_validate(values)
     except pydantic.ValidationError as error:
-        where, problem = _first_error(error)
+        where, problem = first_validation_error(error)
         raise FileFormatError(path, problem, where) from None
     scenario._path, scenario._sha256 = path, hashlib.sha256(text.encode("utf-8")).hexdigest()
     scenario._text = text

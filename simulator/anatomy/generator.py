@@ -39,7 +39,8 @@ from simulator.fields import Bounds, GridField, LayerField, ShellField, TubeFiel
 from simulator.mesh import TriangleMesh, shell_mesh, surface_from_grid, tube_mesh
 from simulator.structure import Structure
 
-__all__ = ["Anatomy", "generate_patient", "build_around_bones", "job_runner", "GENERATOR_VERSION"]
+__all__ = ["Anatomy", "generate_patient", "build_around_bones", "job_runner", "labelled_structure", "GENERATOR_VERSION",
+           "BONE_SPACING_MM", "SOFT_TISSUE_SPACING_MM"]
 
 #: Bumped whenever the generated geometry changes, so stale asset folders are detected.
 GENERATOR_VERSION = "4"
@@ -89,8 +90,10 @@ class Anatomy:
     source: dict = field(default_factory=dict)
 
 
-def _structure(structure_id: str, kind: str, field_: object, mesh: TriangleMesh, level: str | None = None,
-               side: str | None = None) -> Structure:
+def labelled_structure(structure_id: str, kind: str, field_: object, mesh: TriangleMesh, level: str | None = None,
+                       side: str | None = None) -> Structure:
+    """A structure of ``kind`` with the kind's tissue, role and priority (bones with their
+    cortical shell)."""
     is_bone = ROLE[kind] == "bone"
     return Structure(id=structure_id, kind=kind, tissue=TISSUE[kind], role=ROLE[kind], field=field_, mesh=mesh,
                      level=level, side=side or None, shell_tissue="cortical_bone" if is_bone else None,
@@ -219,7 +222,7 @@ def _tube_structure(spec: TubeSpec) -> Structure:
         spacing = max(radius / 4.0, 0.2)
         grid = _closed_grid(field_.signed_distance, _grid_bounds_of(spec.points_mm, radius + 3 * spacing), spacing)
         mesh = surface_from_grid(grid, target_faces=3000)
-    return _structure(spec.id, spec.kind, field_, mesh, spec.level, spec.side)
+    return labelled_structure(spec.id, spec.kind, field_, mesh, spec.level, spec.side)
 
 
 def generate_patient(parameters: PatientParameters | None = None, *, workers: int | None = None) -> Anatomy:
@@ -245,7 +248,7 @@ def generate_patient(parameters: PatientParameters | None = None, *, workers: in
             for bone in BONES:
                 grid, mesh = bone_results[bone]()
                 kind = "sacrum" if bone == "sacrum" else "vertebra"
-                structures[bone] = _structure(bone, kind, grid, mesh, "S1" if bone == "sacrum" else bone)
+                structures[bone] = labelled_structure(bone, kind, grid, mesh, "S1" if bone == "sacrum" else bone)
             return structures
 
         structures, landmarks = build_around_bones(layout, bones, start, body_result=body_result)
@@ -327,17 +330,17 @@ def build_around_bones(layout, bones: Callable[[], dict[str, Structure]], start:
     tubes = [_tube_structure(spec) for spec in nerves + ligaments + (build_vessels(layout, bone_distance) if vessels else [])]
     for disc in layout.discs:
         grid, mesh = disc_results[disc]()
-        structures[disc] = _structure(disc, "disc", grid, mesh, disc.split("_")[1])
+        structures[disc] = labelled_structure(disc, "disc", grid, mesh, disc.split("_")[1])
     sac_grid, sac_mesh = sac_result()
-    structures["dural_sac"] = _structure("dural_sac", "dural_sac", sac_grid, sac_mesh)
+    structures["dural_sac"] = labelled_structure("dural_sac", "dural_sac", sac_grid, sac_mesh)
     structures.update((tube.id, tube) for tube in tubes)
     if soft_tissue:
         for name, result in zip(muscle_names, muscle_results):
             grid, mesh = result()
-            structures[name] = _structure(name, "muscle", grid, mesh, None, name.split("_")[1])
-        structures["body"] = _structure("body", "body", body, outer)
-        structures["skin"] = _structure("skin", "skin", ShellField(body, -SKIN_THICKNESS_MM, 0.0), shell_mesh(outer, below_skin))
-        structures["subcutaneous_fat"] = _structure("subcutaneous_fat", "fat", LayerField(body, -SKIN_THICKNESS_MM, core),
+            structures[name] = labelled_structure(name, "muscle", grid, mesh, None, name.split("_")[1])
+        structures["body"] = labelled_structure("body", "body", body, outer)
+        structures["skin"] = labelled_structure("skin", "skin", ShellField(body, -SKIN_THICKNESS_MM, 0.0), shell_mesh(outer, below_skin))
+        structures["subcutaneous_fat"] = labelled_structure("subcutaneous_fat", "fat", LayerField(body, -SKIN_THICKNESS_MM, core),
                                                     shell_mesh(below_skin, under_fat))
     return structures, landmarks
 

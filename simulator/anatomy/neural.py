@@ -135,7 +135,8 @@ def build_nerves(layout: SpineLayout, landmarks: dict[str, np.ndarray],
     ``bone`` is the signed distance (mm) to the nearest bone, as the scene will answer it. On
     a spine fitted to imported bones only the levels present get nerves: a level's root and
     ventral ramus need its vertebra, its dorsal ramus and medial branch also the bone below
-    (they run over it), the S1 nerves the sacrum.
+    (they run over it), the S1 nerves a sacrum with its S1 foramina (``sacral_channels_by_side``;
+    not found on imported sacra).
     """
     scale = layout.parameters.size_scale
     nerves: list[TubeSpec] = []
@@ -203,7 +204,7 @@ def build_nerves(layout: SpineLayout, landmarks: dict[str, np.ndarray],
                 nerves.extend(_lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, landmarks, bone))
             else:
                 nerves.extend(_l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone))
-    if layout.sacrum is not None:
+    if layout.sacrum is not None and layout.sacral_channels_by_side is not None:
         nerves.extend(_s1_nerves(layout))
     return nerves
 
