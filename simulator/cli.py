@@ -1,5 +1,6 @@
 """Command line: ``rhizosim demo``, ``rhizosim anatomy build|info|compare-real``, ``rhizosim needle``,
-``rhizosim fluoro``, ``rhizosim lesion``, ``rhizosim run``, ``rhizosim score``, ``rhizosim scenario``.
+``rhizosim fluoro``, ``rhizosim lesion``, ``rhizosim run``, ``rhizosim score``, ``rhizosim scenario``,
+``rhizosim patient import``.
 
 A thin layer over the core: it parses arguments, calls the core, prints results. Any
 :class:`~simulator.errors.SimulatorError` is printed as one line and the exit code is 2,
@@ -48,7 +49,8 @@ def inventory(scene) -> dict:
         for s in scene.anatomy.structures.values()
     ]
     depths = {f"medial_branch_{level}_{side}": round(skin_depth_mm(scene, f"sap_tp_junction_{lower}_{side}"), 1)
-              for level, lower in (("L2", "L3"), ("L3", "L4"), ("L4", "L5")) for side in ("left", "right")}
+              for level, lower in (("L2", "L3"), ("L3", "L4"), ("L4", "L5")) for side in ("left", "right")
+              if f"sap_tp_junction_{lower}_{side}" in scene.landmarks_mm and "body" in scene}
     return {
         "parameters": scene.parameters.to_dict(),
         "generator_version": scene.anatomy.generator_version,
@@ -727,6 +729,9 @@ def build_parser() -> argparse.ArgumentParser:
     fluoro.add_argument("--anatomy", default=None, help="anatomy folder (default: the default patient)")
     fluoro.set_defaults(handler=_cmd_fluoro)
     _add_lesion_command(commands)
+    from simulator.patient_import.command import add_patient_arguments
+
+    add_patient_arguments(commands)
     return parser
 
 

@@ -48,12 +48,12 @@ GENERATOR_VERSION = "4"
 # Which structure owns a point inside several.
 PRIORITY = {"body": 0, "fat": 10, "skin": 11, "muscle": 20, "ligament": 25, "dural_sac": 30, "disc": 40,
             "vertebra": 50, "sacrum": 50, "vein": 60, "artery": 61, "root": 70, "ventral_ramus": 70,
-            "dorsal_ramus": 71, "ganglion": 72, "medial_branch": 73}
-ROLE = {"vertebra": "bone", "sacrum": "bone", "medial_branch": "target_nerve", "dorsal_ramus": "target_nerve",
+            "dorsal_ramus": 71, "ganglion": 72, "medial_branch": 73, "bone": 50}
+ROLE = {"vertebra": "bone", "sacrum": "bone", "bone": "bone", "medial_branch": "target_nerve", "dorsal_ramus": "target_nerve",
         "root": "critical", "ganglion": "critical", "ventral_ramus": "critical", "dural_sac": "critical",
         "artery": "critical", "vein": "critical", "disc": "critical", "muscle": "soft_tissue",
         "ligament": "soft_tissue", "fat": "soft_tissue", "skin": "soft_tissue", "body": "soft_tissue"}
-TISSUE = {"vertebra": "cancellous_bone", "sacrum": "cancellous_bone", "disc": "disc", "dural_sac": "csf",
+TISSUE = {"vertebra": "cancellous_bone", "sacrum": "cancellous_bone", "bone": "cancellous_bone", "disc": "disc", "dural_sac": "csf",
           "root": "nerve", "ganglion": "nerve", "ventral_ramus": "nerve", "dorsal_ramus": "nerve",
           "medial_branch": "nerve", "artery": "blood", "vein": "blood", "muscle": "muscle",
           "ligament": "ligament", "fat": "fat", "skin": "skin", "body": "soft_tissue"}

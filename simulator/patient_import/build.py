@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulator._validation import check_range
 from simulator.anatomy.generator import (BONE_SPACING_MM, GENERATOR_VERSION, SOFT_TISSUE_SPACING_MM, Anatomy,
                                          build_around_bones, job_runner, labelled_structure)
 from simulator.anatomy.morphometry import LUMBAR_LEVELS, MORPHOMETRY
@@ -224,7 +225,7 @@ def complete_patient(measured: dict[str, BoneMeasurement], bone_structures: dict
     return structures, landmarks, spine
 
 
-def import_meshes(path: str | Path, *, workers: int | None = None) -> ImportedPatient:
+def import_meshes(path: str | Path, *, workers: int | None = None, fat_thickness_mm: float | None = None) -> ImportedPatient:
     """Import a patient from a folder of meshes and its description file.
 
     Parameters
@@ -233,6 +234,8 @@ def import_meshes(path: str | Path, *, workers: int | None = None) -> ImportedPa
         The folder (holding ``patient.toml``) or the description file itself.
     workers : int, optional
         Processes for the grids and generated structures (default: CPUs, at most 4).
+    fat_thickness_mm : float, optional
+        Thickness of the generated subcutaneous fat, 5-80 mm (default: the description's).
 
     Raises
     ------
@@ -269,7 +272,9 @@ def import_meshes(path: str | Path, *, workers: int | None = None) -> ImportedPa
         fields = {bone_ids[sid]: grids[sid][0].quantized() for sid in bone_ids}
         surfaces = {bone_ids[sid]: placed[sid] for sid in bone_ids}
         measured = measure_bones(fields, surfaces)
-        parameters, estimated = _estimated_parameters(measured, description.fat_thickness_mm)
+        fat = description.fat_thickness_mm if fat_thickness_mm is None else check_range(
+            fat_thickness_mm, "fat_thickness_mm", *PARAMETER_RANGES["fat_thickness_mm"][:3])
+        parameters, estimated = _estimated_parameters(measured, fat)
         bone_structures = {}
         for bone in sorted(fields, key=spine_index):
             mesh = surface_from_grid(fields[bone], target_faces=_BONE_FACES.get(bone, _DEFAULT_BONE_FACES))

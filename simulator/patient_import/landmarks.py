@@ -226,14 +226,17 @@ def measure_vertebra(field: GridField, vertices: np.ndarray, level: str) -> Bone
             raise AssetError(level, "cannot find the pedicles' medial walls beside the canal")
         canal_width = to_left[0][0] + to_right[0][0]
         heights, widths = [], []
-        for side, first in ((1.0, to_left[0]), (-1.0, to_right[0])):
+        for side in (1.0, -1.0):
             x = side * (0.5 * canal_width + 3.0)
             lo, hi = _interval_at(d, np.array([x, wall + 5.0, pedicle_z]), ez, 25.0, level, "pedicle's height")
             heights.append((pedicle_z + lo, pedicle_z + hi))
-            widths.append(first[1] - first[0])
+            # The isthmus: the narrowest bone across the pedicle just behind the body (farther
+            # back the ray runs on into the transverse process).
+            spans = [_intervals(d, np.array([0.0, wall + dy, pedicle_z]), side * ex, 45.0) for dy in np.arange(1.0, 9.0)]
+            widths.append(min((sp[0][1] - sp[0][0] for sp in spans if sp), default=np.nan))
         pedicle_z = float(np.mean([0.5 * (lo + hi) for lo, hi in heights]))
     pedicle_height = float(np.mean([hi - lo for lo, hi in heights]))
-    pedicle_width = float(np.clip(np.mean(widths), 4.0, 20.0))
+    pedicle_width = float(np.clip(np.nanmean(widths), 4.0, 20.0)) if np.isfinite(widths).any() else 8.0
     m = MORPHOMETRY.get(level, MORPHOMETRY["L1"])
     # Transverse processes: the surface beyond the body and pedicles, beside the pedicles' height.
     pedicle_outer = 0.5 * canal_width + pedicle_width
