@@ -362,7 +362,32 @@ def load_scenario(path: str | Path) -> Scenario:
                                   "a folder inside the scenario's own folder")
         if not folder.is_dir():
             raise FileFormatError(path, f"no patient folder {scenario.patient.folder!r} next to the scenario", "patient.folder")
+        _check_against_patient(scenario, path, folder)
     return scenario
+
+
+def _check_against_patient(scenario: Scenario, path: Path, folder: Path) -> None:
+    """Targets and the C-arm's landmark must exist in the scenario's patient folder: an imported
+    patient may lack levels (its manifest says which structures it has, and why others are absent)."""
+    from simulator.anatomy.assets import MANIFEST_NAME
+
+    try:
+        manifest = json.loads((folder / MANIFEST_NAME).read_text())
+        structures = {entry["id"] for entry in manifest["structures"]}
+        landmarks = set(manifest["landmarks_mm"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # loading the patient names the damaged file; nothing to check against here
+    absent = (manifest.get("source") or {}).get("absent_targets", {})
+    for index, target in enumerate(scenario.procedure.targets):
+        if target not in structures:
+            why = absent.get(target, "not in its manifest")
+            raise FileFormatError(path, f"target {target!r} is absent from the patient {scenario.patient.folder!r}: {why}",
+                                  f"procedure.targets[{index}]", ", ".join(sorted(
+                                      s for s in structures if s.startswith(("medial_branch_", "dorsal_ramus_L5")))) or "none")
+    if scenario.carm.isocenter_landmark not in landmarks:
+        raise FileFormatError(path, f"landmark {scenario.carm.isocenter_landmark!r} is not in the patient "
+                                    f"{scenario.patient.folder!r}", "carm.isocenter_landmark",
+                              ", ".join(sorted(k for k in landmarks if k.startswith("body_center_"))))
 
 
 def library_folder() -> Path:

@@ -48,6 +48,8 @@ def build_mamillo_accessory_ligaments(layout: SpineLayout, medial_branches: dict
         pose = layout.poses[level]
         above = LUMBAR_LEVELS[LUMBAR_LEVELS.index(level) - 1] if level != "L1" else None
         for side_name, side in SIDES.items():
+            if not layout.has_groove(level, side):
+                continue
             groove = layout.groove(level, side)
             (mamillary, mamillary_radii), (accessory, accessory_radii) = mamillary_and_accessory(layout.shapes[level], groove)
             # Attached to the tip (most posterior point) of each process.

@@ -84,6 +84,8 @@ def junction_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
             return layout.bone_distance_local(bone_id, points)
 
         for side_name, side in SIDES.items():
+            if not layout.has_groove(bone_id, side):
+                continue
             groove = layout.groove(bone_id, side)
             k = layout.parameters.size_scale
             # Just lateral of the nerve that runs beside the wall: room for an 18 G needle.
@@ -198,8 +200,8 @@ def build_nerves(layout: SpineLayout, landmarks: dict[str, np.ndarray],
             nerves.append(TubeSpec(f"ventral_ramus_{level}_{side_name}", "ventral_ramus", level, side_name,
                                     ventral, np.full(len(ventral), root_r * 0.9)))
 
-            if lower is None:
-                continue  # the bone its dorsal ramus runs over is not there
+            if lower is None or not layout.has_groove(lower, side):
+                continue  # the bone its dorsal ramus runs over is not there (or its groove was not found)
             if lower != "sacrum":
                 nerves.extend(_lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, landmarks, bone))
             else:

@@ -76,6 +76,10 @@ class SpineLayout:
         index = BONES.index(bone) + 1
         return BONES[index] if index < len(BONES) else None
 
+    def has_groove(self, bone: str, side: int) -> bool:
+        """Whether :meth:`groove` knows this groove (always, for the generated bones)."""
+        return True
+
     def groove(self, bone: str, side: int) -> NeckGroove:
         """The groove on the neck of ``bone``'s superior articular process on one side (``side``
         +1 left, -1 right), in the bone's frame: where the medial branch of the level above runs

@@ -161,15 +161,20 @@ def _estimated_parameters(measured: dict[str, BoneMeasurement], fat_thickness_mm
     return PatientParameters(**values), {k: (None if v is None else round(v, 3)) for k, v in estimated.items()}
 
 
-def _grooves(fields: dict[str, GridField], measured: dict[str, BoneMeasurement]) -> dict[str, dict]:
+def _grooves(fields: dict[str, GridField], measured: dict[str, BoneMeasurement],
+             warnings: list[str]) -> dict[str, dict]:
     """Neck grooves on every lumbar vertebra (its ligament spans the groove's notch) and on the
-    sacrum below an L5."""
-    grooves = {}
+    sacrum below an L5; a groove that cannot be found is reported (no nerve is made in it)."""
+    grooves: dict[str, dict] = {}
     for bone, m in measured.items():
         if bone not in LUMBAR_LEVELS and not (bone == "sacrum" and "L5" in measured):
             continue
         find = find_sacral_groove if bone == "sacrum" else find_groove
-        grooves[bone] = {side_name: find(fields[bone], m, side) for side_name, side in (("left", 1), ("right", -1))}
+        for side_name, side in (("left", 1), ("right", -1)):
+            try:
+                grooves.setdefault(bone, {})[side_name] = find(fields[bone], m, side)
+            except AssetError as error:
+                warnings.append(f"{error}: no nerve is made in that groove")
     return grooves
 
 
@@ -185,13 +190,13 @@ def nerve_coverage(bones: list[str], structures: dict) -> dict[str, str]:
                 continue
             missing = [b for b in (level, below) if b not in bones]
             absent[nerve] = (f"{' and '.join(missing)} absent (the nerve runs from {level} over {below})" if missing
-                             else "not generated")
+                             else f"the groove it runs in was not found on {below} (see the import's warnings)")
     return absent
 
 
 def complete_patient(measured: dict[str, BoneMeasurement], bone_structures: dict, fields: dict[str, GridField],
-                     parameters: PatientParameters, start, *, soft_tissue: bool = True,
-                     extra: dict | None = None) -> tuple[dict, dict[str, np.ndarray], FittedSpine]:
+                     parameters: PatientParameters, start, *, soft_tissue: bool = True, extra: dict | None = None,
+                     warnings: list[str] | None = None) -> tuple[dict, dict[str, np.ndarray], FittedSpine]:
     """The fitted spine and every structure made around the imported bones.
 
     Parameters
@@ -211,7 +216,7 @@ def complete_patient(measured: dict[str, BoneMeasurement], bone_structures: dict
     extra : dict of str to Structure, optional
         Imported structures that replace generated ones of the same id (or are added).
     """
-    grooves = _grooves(fields, measured)
+    grooves = _grooves(fields, measured, warnings if warnings is not None else [])
     spine = FittedSpine(parameters, {b: m.shape for b, m in measured.items() if b != "sacrum"},
                         measured["sacrum"].shape if "sacrum" in measured else None,
                         {b: m.pose for b, m in measured.items()}, grooves, dict(fields))
@@ -287,7 +292,9 @@ def import_meshes(path: str | Path, *, workers: int | None = None, fat_thickness
             grid = grids[sid][0].quantized()
             extra[sid] = labelled_structure(sid, entry.kind, grid, surface_from_grid(grid, target_faces=8000),
                                             entry.level, entry.side)
-        structures, landmarks, spine = complete_patient(measured, bone_structures, fields, parameters, start, extra=extra)
+        warnings: list[str] = []
+        structures, landmarks, spine = complete_patient(measured, bone_structures, fields, parameters, start, extra=extra,
+                                                        warnings=warnings)
     timings["total_s"] = time.perf_counter() - started
     bones = sorted(fields, key=spine_index)
     files = []
@@ -313,6 +320,7 @@ def import_meshes(path: str | Path, *, workers: int | None = None, fat_thickness
         "generated": sorted(set(structures) - set(bone_structures) - set(extra)),
         "imported": sorted([*bone_structures, *extra]),
         "absent_targets": nerve_coverage(bones, structures),
+        "warnings": warnings,
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
     }
     anatomy = Anatomy(parameters, structures, landmarks, GENERATOR_VERSION, layout=spine, source=report)

@@ -234,7 +234,7 @@ def import_ct(path: str | Path, *, labels: str | Path | None = None, label_slice
             parameters, estimated = _estimated_parameters(measured, 15.0)
             structures, landmarks, spine = complete_patient(measured, {b: bone_structures[b] for b in measured},
                                                             {b: fields[b] for b in measured}, parameters, start,
-                                                            soft_tissue=False, extra=None)
+                                                            soft_tissue=False, extra=None, warnings=warnings)
             for bone, structure in bone_structures.items():  # bones without landmarks stay bones
                 structures.setdefault(bone, structure)
         else:

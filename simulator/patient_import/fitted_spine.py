@@ -77,6 +77,10 @@ class FittedSpine:
 
     disc_bones = staticmethod(SpineLayout.disc_bones)
 
+    def has_groove(self, bone: str, side: int) -> bool:
+        """Whether the groove was found on the bone (the nerves that run in it are made only then)."""
+        return _SIDE_NAMES[side] in self.grooves.get(bone, {})
+
     def groove(self, bone: str, side: int) -> NeckGroove:
         return self.grooves[bone][_SIDE_NAMES[side]]
 
