@@ -91,8 +91,11 @@ def junction_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
             # Just lateral of the nerve that runs beside the wall: room for an 18 G needle.
             lateral = (DORSAL_RAMUS_CLEARANCE_MM + DORSAL_RAMUS_RADIUS_MM if bone_id == "sacrum"
                        else MEDIAL_BRANCH_CLEARANCE_MM + MEDIAL_BRANCH_RADIUS_MM) + 0.75
-            on_bone = _back_below_border(distance, groove.wall_x + side * lateral * k, groove.apex, k)
             name = f"ala_sap_groove_{side_name}" if bone_id == "sacrum" else f"sap_tp_junction_{bone_id}_{side_name}"
+            try:
+                on_bone = _back_below_border(distance, groove.wall_x + side * lateral * k, groove.apex, k)
+            except ValueError:  # no bone in front of the search ray: an imported bone's odd shape
+                continue  # left out (the importer reports it); the generated bones always have it
             landmarks[name] = pose.patient_from_local(on_bone[None])[0]
     return landmarks
 

@@ -227,6 +227,12 @@ def complete_patient(measured: dict[str, BoneMeasurement], bone_structures: dict
         structures[sid] = structure
     for m in measured.values():
         landmarks.update(m.points_mm)
+    for bone, by_side in grooves.items():
+        for side in by_side:
+            name = f"ala_sap_groove_{side}" if bone == "sacrum" else f"sap_tp_junction_{bone}_{side}"
+            if name not in landmarks and bone != "L1" and warnings is not None:
+                warnings.append(f"{bone}: the {side} needle landmark {name} was not found (no back face of the "
+                                "transverse process below its border); the textbook approach to it is not available")
     return structures, landmarks, spine
 
 

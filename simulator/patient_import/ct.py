@@ -10,9 +10,9 @@ patient keeps; it converts HU to X-ray attenuation at any energy (:func:`hu_to_b
 a 120 kV CT beam behind 20 cm of tissue has 70 keV (``shared/reference/fluoroscopy.md`` §2,
 effective-energy table). Each voxel is taken as a mixture of two basis materials of
 :mod:`simulator.tissues`, matched at 70 keV: below soft tissue's HU (+51), air and soft tissue;
-above it, soft tissue and cortical bone (ICRU-44, whose HU at 70 keV is +1589). The fractions
+above it, soft tissue and cortical bone (ICRU-44, whose HU at 70 keV is +1590). The fractions
 then give μ at the fluoroscope's energy, so bone darkens and soft tissue lightens with kV as
-they should. Cancellous bone of the tissue table (17 % cortical) comes out at +310 HU.
+they should. Cancellous bone of the tissue table (17 % cortical) comes out at +300 HU.
 
 Every problem raises :class:`~simulator.errors.AssetError` naming the file.
 """
@@ -79,8 +79,32 @@ def _check_affine(affine: np.ndarray, path: Path) -> np.ndarray:
     return affine
 
 
+def _stored_pixdim(path: Path) -> np.ndarray | None:
+    """The voxel sizes as stored in the NIfTI header (nibabel replaces zeros by 1 on loading)."""
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as stream:
+            header = stream.read(540)
+    except OSError:
+        return None
+    for order in ("<", ">"):
+        size = int(np.frombuffer(header[:4], dtype=f"{order}i4")[0]) if len(header) >= 4 else 0
+        if size == 348 and len(header) >= 108:
+            return np.frombuffer(header[76:108], dtype=f"{order}f4")[1:4].astype(float)
+        if size == 540 and len(header) >= 168:
+            return np.frombuffer(header[104:168], dtype=f"{order}f8")[1:4].astype(float)
+    return None
+
+
 def _read_nifti(path: Path) -> CTImage:
     import nibabel as nib
+
+    stored = _stored_pixdim(path)
+    if stored is not None and (np.any(~np.isfinite(stored)) or np.any(stored <= 0)):
+        raise AssetError(path, f"CT has no usable voxel spacing (pixdim {stored.tolist()} mm in its header); the file "
+                               "must give positive voxel sizes")
 
     try:
         image = nib.load(str(path))
@@ -266,7 +290,7 @@ def hu_of(tissue_id: str, ct_energy_kev: float = CT_ENERGY_KEV) -> float:
     Examples
     --------
     >>> round(hu_of("cortical_bone"))
-    1589
+    1590
     """
     water = _mu("csf", ct_energy_kev)
     return 1000.0 * (_mu(tissue_id, ct_energy_kev) / water - 1.0)

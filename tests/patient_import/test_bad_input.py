@@ -19,10 +19,10 @@ from tests.patient_import.dicom_files import write_dicom_series
 
 @pytest.fixture
 def bone_folder(tmp_path, default_scene):
-    """Two of the default patient's vertebrae as STL files (mm)."""
+    """Three of the default patient's vertebrae as STL files (mm)."""
     import trimesh
 
-    for bone in ("L3", "L4"):
+    for bone in ("L3", "L4", "L5"):
         mesh = default_scene.structure(bone).mesh
         trimesh.Trimesh(mesh.vertices, mesh.faces, process=False).export(tmp_path / f"{bone}.stl")
     return tmp_path
@@ -35,10 +35,10 @@ def _one_line(error: Exception) -> str:
 
 
 def test_missing_file_is_named(bone_folder):
-    write_description(bone_folder, {"L3": "L3.stl", "L4": "L4.stl", "L5": "L5.stl"})
+    write_description(bone_folder, {"L3": "L3.stl", "L4": "L4.stl", "L5": "L5.stl", "sacrum": "S1.stl"})
     with pytest.raises(AssetError) as caught:
         import_meshes(bone_folder)
-    assert caught.value.path.name == "L5.stl" and "missing" in _one_line(caught.value)
+    assert caught.value.path.name == "S1.stl" and "missing" in _one_line(caught.value)
 
 
 def test_unknown_unit_is_named_with_what_is_allowed(bone_folder):
@@ -66,7 +66,7 @@ def test_a_size_no_unit_explains_is_refused(bone_folder):
 
 
 def test_bones_named_out_of_order_are_refused(bone_folder):
-    write_description(bone_folder, {"L3": "L4.stl", "L4": "L3.stl"})
+    write_description(bone_folder, {"L3": "L4.stl", "L4": "L3.stl", "L5": "L5.stl"})
     with pytest.raises(AssetError, match="not in order"):
         import_meshes(bone_folder)
 
@@ -122,11 +122,12 @@ def test_cli_prints_one_line_and_exits_2(bone_folder, capsys, tmp_path):
 
 
 def test_hounsfield_units_of_the_tissue_table():
-    """HU at a 120 kV CT's 70 keV (fluoroscopy.md §2): cortical bone +1589, soft tissue about +51,
-    the table's cancellous bone (17 % cortical) about +310; and the basis fractions give back
+    """HU at a 120 kV CT's 70 keV (fluoroscopy.md §2): cortical bone +1590, soft tissue +51,
+    the table's cancellous bone (17 % cortical) about +300; and the basis fractions give back
     each tissue's μ at the fluoroscope's 59 keV."""
     assert CT_ENERGY_KEV == 70.0
-    assert round(hu_of("cortical_bone")) == 1589 and round(hu_of("soft_tissue")) == 51 and 300 < hu_of("cancellous_bone") < 320
+    assert abs(hu_of("cortical_bone") - 1590) < 1.0 and abs(hu_of("soft_tissue") - 51) < 1.0
+    assert 290 < hu_of("cancellous_bone") < 310
     for tissue in ("cortical_bone", "soft_tissue", "cancellous_bone", "air"):
         soft, bone = hu_to_basis(np.array([hu_of(tissue)]))
         mu = lambda t: attenuation_per_mm(t, 59.0)  # noqa: E731
