@@ -141,6 +141,14 @@ def _grid_entry(f: GridField) -> dict:
     return {"type": "grid", "origin_mm": list(f.origin_mm), "spacing_mm": f.spacing_mm, "shape": list(f.values.shape)}
 
 
+def _origin(anatomy: Anatomy) -> str:
+    """Where the patient frame's origin is, in words (the reference bone of an imported patient)."""
+    if not anatomy.source:
+        return "L3 body centre"
+    reference = anatomy.source.get("alignment", {}).get("reference_bone")
+    return f"{reference} body centre" if reference else "centre of the CT volume"
+
+
 def _plain(value):
     """JSON-ready copy of a report (NumPy numbers and arrays as Python ones)."""
     if isinstance(value, dict):
@@ -200,8 +208,7 @@ def save_anatomy(anatomy: Anatomy, folder: str | Path) -> Path:
         files.append(CT_NAME)
     manifest = {
         "format": FORMAT_NAME, "format_version": FORMAT_VERSION if imported else 1, "generator_version": anatomy.generator_version,
-        "units": "mm", "frame": "LPS (x patient left, y posterior, z superior), patient prone, origin at the "
-                                + ((anatomy.source or {}).get("alignment", {}).get("reference_bone", "L3") + " body centre"),
+        "units": "mm", "frame": "LPS (x patient left, y posterior, z superior), patient prone, origin at the " + _origin(anatomy),
         "parameters": anatomy.parameters.to_dict(), "structures": entries,
         "landmarks_mm": {k: [round(float(c), 4) for c in v] for k, v in anatomy.landmarks_mm.items()},
         "sha256": {name: _sha256((folder / name).read_bytes()) for name in files},
