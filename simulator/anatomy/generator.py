@@ -35,7 +35,7 @@ from simulator.anatomy.soft_tissue import (
 )
 from simulator.anatomy.spine import BONES, SIDES, SpineLayout, build_layout
 from simulator.anatomy.vessels import build_vessels
-from simulator.fields import Bounds, GridField, LayerField, ShellField, TubeField, sample_grid
+from simulator.fields import Bounds, GridField, LayerField, ShellField, TubeField, sample_grid, without_islands
 from simulator.mesh import TriangleMesh, shell_mesh, surface_from_grid, tube_mesh
 from simulator.structure import Structure
 
@@ -119,21 +119,9 @@ def _closed_grid(function: Callable[[np.ndarray], np.ndarray], bounds: Bounds, s
 
 
 def _without_islands(grid: GridField) -> GridField:
-    """Keep only the largest solid region of a bone's field.
-
-    Cutting the joint spaces can leave crumbs of a process behind; a bone is one piece, so they
-    are set just outside (+ half a voxel).
-    """
-    from scipy import ndimage
-
-    labels, count = ndimage.label(grid.values < 0)
-    if count <= 1:
-        return grid
-    sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, count + 1))
-    crumbs = (labels > 0) & (labels != 1 + int(np.argmax(sizes)))
-    values = grid.values.copy()
-    values[crumbs] = 0.5 * grid.spacing_mm
-    return GridField(values, grid.origin_mm, grid.spacing_mm)
+    """Keep only the largest solid region of a bone's field: cutting the joint spaces can leave
+    crumbs of a process behind, and a bone is one piece."""
+    return GridField(without_islands(grid.values, grid.spacing_mm), grid.origin_mm, grid.spacing_mm)
 
 
 def _local_box_bounds(layout: SpineLayout, bone: str, lower: tuple[float, float, float],

@@ -83,7 +83,7 @@ def _pictures(scene, out: Path) -> list[Path]:
     from simulator.report.anatomy_views import render_structures
 
     structures = list(scene.anatomy.structures.values())
-    kinds = ("vertebra", "sacrum", "bone", "disc", "root", "ganglion", "ventral_ramus", "dorsal_ramus", "medial_branch",
+    kinds = ("vertebra", "sacrum", "disc", "root", "ganglion", "ventral_ramus", "dorsal_ramus", "medial_branch",
              "ligament")
     title = f"Imported: {', '.join(scene.anatomy.source.get('bones_present', []))}; generated nerves (medial branches red)"
     pictures = [render_structures(structures, out / "import_posterior_oblique.png", view="posterior_oblique", kinds=kinds,
@@ -93,7 +93,8 @@ def _pictures(scene, out: Path) -> list[Path]:
         from simulator.fluoro import Fluoroscope, ap
         from simulator.report.fluoro_views import caption_for, save_shot
 
-        center = scene.anatomy.ct.center_mm()
+        reference = scene.anatomy.source.get("alignment", {}).get("reference_bone")
+        center = scene.landmark(f"body_center_{reference}") if reference else scene.anatomy.ct.center_mm()
         shot = Fluoroscope.from_scene(scene).shot(ap(tuple(center)), rng=0, automatic_brightness=True)
         pictures.append(save_shot(shot, out / "fluoro_ap_ct.png", caption=caption_for(shot, "AP of the imported CT")))
     return pictures

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.errors import AssetError
-from simulator.fields import GridField, sample_grid
+from simulator.fields import GridField, sample_grid, without_islands
 from simulator.mesh import TriangleMesh, edge_manifold_report
 
 __all__ = ["InsideReport", "signed_distance_grid", "consistently_wound"]
@@ -137,23 +137,8 @@ def signed_distance_grid(mesh: TriangleMesh, path: str | Path, *, spacing_mm: fl
         values = np.where(unsigned < closing, signed, np.where(inside_far, -unsigned, unsigned)).astype(np.float32)
         inside_volume = float(np.count_nonzero(values < 0)) * voxel
         if inside_volume >= _MIN_VOLUME_FRACTION * enclosed:
-            field = GridField(_largest_solid(values, spacing_mm), grid.origin_mm, spacing_mm)
+            field = GridField(without_islands(values, spacing_mm), grid.origin_mm, spacing_mm)
             return field, InsideReport(watertight, float(closing), enclosed, float(np.count_nonzero(field.values < 0)) * voxel)
     raise AssetError(path, f"cannot find the inside of the surface: its holes are wider than {2 * _CLOSING_MM[-1]:g} mm "
                            f"(enclosed volume {enclosed / 1000:.1f} cm³, inside found {inside_volume / 1000:.1f} cm³); "
                            "close them in a mesh editor")
-
-
-def _largest_solid(values: np.ndarray, spacing_mm: float) -> np.ndarray:
-    """Keep the largest solid region: crumbs (loose fragments, sign flips at a hole's rim) are
-    set just outside, half a step."""
-    from scipy import ndimage
-
-    labels, count = ndimage.label(values < 0)
-    if count <= 1:
-        return values
-    sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, count + 1))
-    crumbs = (labels > 0) & (labels != 1 + int(np.argmax(sizes)))
-    values = values.copy()
-    values[crumbs] = 0.5 * spacing_mm
-    return values
