@@ -96,7 +96,10 @@ def ct_scene(ct_patient, tmp_path_factory):
     from simulator.anatomy.assets import save_anatomy
     from simulator.scene import Scene
 
-    return Scene.load(save_anatomy(ct_patient.anatomy, tmp_path_factory.mktemp("ct_patient")))
+    folder = save_anatomy(ct_patient.anatomy, tmp_path_factory.mktemp("ct_patient"))
+    scene = Scene.load(folder)
+    scene.folder = folder  # where it was saved (a scenario test copies it)
+    return scene
 
 
 def random_rotation(seed: int) -> np.ndarray:

@@ -159,3 +159,27 @@ def test_real_dicom_series_without_labels(tmp_path):
     record("real DICOM AP shot: vertebra silhouette to the image's bone", "rows / columns", f"{row_mm:+.2f} / {col_mm:+.2f} mm",
            "within 2 mm", abs(row_mm) < 2 and abs(col_mm) < 2)
     assert abs(row_mm) < 2.0 and abs(col_mm) < 2.0
+
+
+def test_a_scenario_on_the_ct_patient(ct_scene, tmp_path):
+    """A scenario may point to the imported CT patient; one whose target's level is absent is
+    refused, naming the target and why."""
+    import shutil
+
+    from simulator.errors import FileFormatError
+    from simulator.scenario import library_folder, load_scenario
+    from simulator.session import scene_for
+
+    shutil.copytree(ct_scene.folder, tmp_path / "ct_patient")
+    text = (library_folder() / "l4_medial_branch_right_rf.toml").read_text()
+    text = text.replace('schema_version = 1', 'schema_version = 1\n\n[patient]\nfolder = "ct_patient"', 1)
+    (tmp_path / "l4.toml").write_text(text)
+    with pytest.raises(FileFormatError, match="L4 and L5 absent") as caught:
+        load_scenario(tmp_path / "l4.toml")
+    assert caught.value.where == "procedure.targets[0]" and "medial_branch_L1_right" in str(caught.value)
+    good = text.replace('targets = ["medial_branch_L4_right"]', 'targets = ["medial_branch_L1_right"]').replace(
+        'isocenter_landmark = "body_center_L4"', 'isocenter_landmark = "body_center_L1"').replace(
+        'id = "l4_medial_branch_right_rf"', 'id = "ct_l1_medial_branch_right_rf"')
+    (tmp_path / "l1.toml").write_text(good)
+    scenario = load_scenario(tmp_path / "l1.toml")
+    assert scene_for(scenario).anatomy.ct is not None
