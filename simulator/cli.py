@@ -1,6 +1,6 @@
 """Command line: ``rhizosim demo``, ``rhizosim anatomy build|info|compare-real``, ``rhizosim needle``,
 ``rhizosim fluoro``, ``rhizosim lesion``, ``rhizosim run``, ``rhizosim score``, ``rhizosim scenario``,
-``rhizosim gui``.
+``rhizosim patient import``, ``rhizosim gui``.
 
 A thin layer over the core: it parses arguments, calls the core, prints results. Any
 :class:`~simulator.errors.SimulatorError` is printed as one line and the exit code is 2,
@@ -49,7 +49,8 @@ def inventory(scene) -> dict:
         for s in scene.anatomy.structures.values()
     ]
     depths = {f"medial_branch_{level}_{side}": round(skin_depth_mm(scene, f"sap_tp_junction_{lower}_{side}"), 1)
-              for level, lower in (("L2", "L3"), ("L3", "L4"), ("L4", "L5")) for side in ("left", "right")}
+              for level, lower in (("L2", "L3"), ("L3", "L4"), ("L4", "L5")) for side in ("left", "right")
+              if f"sap_tp_junction_{lower}_{side}" in scene.landmarks_mm and "body" in scene}
     return {
         "parameters": scene.parameters.to_dict(),
         "generator_version": scene.anatomy.generator_version,
@@ -569,60 +570,27 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _read_real_meshes(folder: Path) -> list:
-    """Real vertebra meshes for a visual comparison (OBJ/STL/PLY; metres converted to mm).
-
-    The axes are guessed from the shape: the longest axis is cranio-caudal, left-right is the
-    horizontal axis of mirror symmetry, and posterior is the end of the remaining axis where
-    the narrow spinous processes are. Full alignment of imported meshes is the import
-    feature's job.
-    """
-    import trimesh
-    from scipy.spatial import cKDTree
-
+    """Real vertebra meshes for a visual comparison, files named by level (``L1.obj`` ... ``S1.obj``),
+    read, scaled to mm and turned into the patient's axes by the importer's own reader and
+    alignment (:mod:`simulator.patient_import`), centred on their centroids."""
     from simulator.mesh import TriangleMesh
+    from simulator.patient_import.alignment import SPINE_ORDER, axes_from_bones, spine_index
+    from simulator.patient_import.mesh_files import MESH_SUFFIXES, detect_units, mm_from_units, read_mesh_file
 
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".obj", ".stl", ".ply"})
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in MESH_SUFFIXES)
     if not files:
-        raise AssetError(folder, "no .obj, .stl or .ply mesh in this folder")
-    meshes = []
+        raise AssetError(folder, f"no mesh file ({', '.join(MESH_SUFFIXES)}) in this folder")
+    bones = {}
     for path in files:
-        try:
-            loaded = trimesh.load(path, force="mesh", process=False)
-        except Exception as error:
-            raise AssetError(path, f"cannot read mesh ({error})") from None
-        meshes.append((np.asarray(loaded.vertices, dtype=float), np.asarray(loaded.faces, dtype=np.int32)))
-    points = np.vstack([v for v, _ in meshes])
-    scale = 1000.0 if np.ptp(points, axis=0).max() < 2.0 else 1.0
-    center = points.mean(axis=0)
-    extents = np.ptp(points, axis=0)
-    vertical = int(np.argmax(extents))
-    horizontal = [a for a in range(3) if a != vertical]
-
-    def asymmetry(axis: int) -> float:
-        mirrored = points.copy()
-        mirrored[:, axis] = 2 * center[axis] - mirrored[:, axis]
-        return float(np.mean(cKDTree(points).query(mirrored[::7])[0]))
-
-    # The spine is mirror-symmetric about the midsagittal plane: left-right is the axis whose
-    # mirror image matches best.
-    lateral = min(horizontal, key=asymmetry)
-    ap = next(a for a in horizontal if a != lateral)
-    # Spinous processes are narrow and bodies wide: in each mesh the posterior end of the AP
-    # axis has the narrower left-right spread. Each mesh votes (the sacrum may disagree).
-    votes = 0
-    for vertices, _ in meshes:
-        slab = 0.04 * np.ptp(vertices[:, ap])  # the tip of the spinous process vs the body's front
-        low_end = vertices[vertices[:, ap] < vertices[:, ap].min() + slab]
-        high_end = vertices[vertices[:, ap] > vertices[:, ap].max() - slab]
-        votes += 1 if np.ptp(high_end[:, lateral]) < np.ptp(low_end[:, lateral]) else -1
-    posterior_sign = 1.0 if votes > 0 else -1.0
-    anterior_sign = -posterior_sign
-    result = []
-    for vertices, faces in meshes:
-        mapped = np.column_stack([vertices[:, lateral] - center[lateral], -anterior_sign * (vertices[:, ap] - center[ap]),
-                                  vertices[:, vertical] - center[vertical]]) * scale
-        result.append(TriangleMesh(mapped.astype(np.float32), faces))
-    return result
+        level = "sacrum" if path.stem.upper() in ("S1", "SACRUM") else path.stem.upper()
+        if level not in SPINE_ORDER:
+            raise AssetError(path, "name the files by level (L1.obj ... L5.obj, S1.obj) to compare them")
+        mesh = read_mesh_file(path)
+        bones[level] = TriangleMesh(mesh.vertices * mm_from_units(detect_units(mesh, path)), mesh.faces)
+    axes = axes_from_bones({b: m.vertices for b, m in bones.items()}, str(folder))
+    center = np.mean([m.vertices.mean(axis=0) for m in bones.values()], axis=0)
+    return [TriangleMesh(((bones[b].vertices - center) @ axes.patient_from_file.T).astype(np.float32), bones[b].faces)
+            for b in sorted(bones, key=spine_index)]
 
 
 def _cmd_compare_real(args: argparse.Namespace) -> int:
@@ -776,6 +744,9 @@ def build_parser() -> argparse.ArgumentParser:
     fluoro.add_argument("--anatomy", default=None, help="anatomy folder (default: the default patient)")
     fluoro.set_defaults(handler=_cmd_fluoro)
     _add_lesion_command(commands)
+    from simulator.patient_import.command import add_patient_arguments
+
+    add_patient_arguments(commands)
     return parser
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "ParameterError",
     "AssetError",
     "UnknownStructureError",
+    "AbsentStructureError",
     "FileFormatError",
     "CollisionError",
     "SimulationCancelled",
@@ -94,6 +95,27 @@ class UnknownStructureError(SimulatorError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.message
+
+
+class AbsentStructureError(UnknownStructureError):
+    """A structure an imported patient lacks because a bone it needs was not imported.
+
+    Parameters
+    ----------
+    name : str
+        The id asked for (``"medial_branch_L4_right"``).
+    reason : str
+        Why it is absent (``"L5 absent (the nerve runs from L4 over L5)"``).
+    present : list of str
+        The bones the patient has.
+    """
+
+    def __init__(self, name: str, reason: str, present: list[str]) -> None:
+        self.name = name
+        self.reason = reason
+        self.message = (f"'{name}' is absent from this imported patient: {reason}; its bones are "
+                        f"{', '.join(present) or 'none'}")
+        KeyError.__init__(self, self.message)
 
 
 class FileFormatError(SimulatorError, ValueError):

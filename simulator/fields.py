@@ -18,7 +18,8 @@ from typing import Callable, Protocol
 import numpy as np
 from scipy.spatial import cKDTree
 
-__all__ = ["Field", "GridField", "TubeField", "ShellField", "LayerField", "Bounds", "sample_grid", "QUANTUM_MM"]
+__all__ = ["Field", "GridField", "TubeField", "ShellField", "LayerField", "Bounds", "sample_grid", "without_islands",
+           "QUANTUM_MM"]
 
 #: Stored grid values are whole multiples of this (mm).
 QUANTUM_MM = 0.01
@@ -314,3 +315,21 @@ def sample_grid(function: Callable[[np.ndarray], np.ndarray], bounds: Bounds, sp
         nodes = np.argwhere(mask)
         values[mask] = function(lower + nodes * spacing_mm)
     return GridField(values=values, origin_mm=tuple(map(float, lower)), spacing_mm=float(spacing_mm))
+
+
+def without_islands(values: np.ndarray, spacing_mm: float) -> np.ndarray:
+    """Signed-distance grid values with only the largest solid region kept.
+
+    Crumbs (loose fragments left by cutting, sign flips at a hole's rim) are set just outside,
+    half a grid step. Returns ``values`` itself when there is one region.
+    """
+    from scipy import ndimage
+
+    labels, count = ndimage.label(values < 0)
+    if count <= 1:
+        return values
+    sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, count + 1))
+    crumbs = (labels > 0) & (labels != 1 + int(np.argmax(sizes)))
+    values = values.copy()
+    values[crumbs] = 0.5 * spacing_mm
+    return values

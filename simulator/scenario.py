@@ -51,7 +51,7 @@ from simulator.errors import FileFormatError, ParameterError
 from simulator.rubric import CRITERIA, DEFAULT_WEIGHTS, REQUIRED_BY_DEFAULT
 
 __all__ = ["Scenario", "load_scenario", "scenario_from_text", "find_scenario", "library_folder", "library", "json_schema",
-           "read_text", "parse_toml", "SCHEMA_VERSION", "MODALITY_DEVICES"]
+           "read_text", "parse_toml", "first_validation_error", "SCHEMA_VERSION", "MODALITY_DEVICES"]
 
 SCHEMA_VERSION = 1
 #: Largest scenario file read (bytes): anything bigger is not a scenario.
@@ -291,7 +291,8 @@ def _where(location: tuple[Any, ...]) -> str:
     return text
 
 
-def _first_error(error: pydantic.ValidationError) -> tuple[str, str]:
+def first_validation_error(error: pydantic.ValidationError) -> tuple[str, str]:
+    """The first problem of a pydantic error as (field, message), with a count of the others."""
     first = error.errors(include_url=False)[0]
     where = _where(first["loc"]) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
@@ -341,7 +342,7 @@ def scenario_from_text(text: str, path: str | Path) -> Scenario:
     try:
         scenario = Scenario.model_validate(values)
     except pydantic.ValidationError as error:
-        where, problem = _first_error(error)
+        where, problem = first_validation_error(error)
         raise FileFormatError(path, problem, where) from None
     scenario._path, scenario._sha256 = path, hashlib.sha256(text.encode("utf-8")).hexdigest()
     scenario._text = text
@@ -361,7 +362,32 @@ def load_scenario(path: str | Path) -> Scenario:
                                   "a folder inside the scenario's own folder")
         if not folder.is_dir():
             raise FileFormatError(path, f"no patient folder {scenario.patient.folder!r} next to the scenario", "patient.folder")
+        _check_against_patient(scenario, path, folder)
     return scenario
+
+
+def _check_against_patient(scenario: Scenario, path: Path, folder: Path) -> None:
+    """Targets and the C-arm's landmark must exist in the scenario's patient folder: an imported
+    patient may lack levels (its manifest says which structures it has, and why others are absent)."""
+    from simulator.anatomy.assets import MANIFEST_NAME
+
+    try:
+        manifest = json.loads((folder / MANIFEST_NAME).read_text())
+        structures = {entry["id"] for entry in manifest["structures"]}
+        landmarks = set(manifest["landmarks_mm"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # loading the patient names the damaged file; nothing to check against here
+    absent = (manifest.get("source") or {}).get("absent_targets", {})
+    for index, target in enumerate(scenario.procedure.targets):
+        if target not in structures:
+            why = absent.get(target, "not in its manifest")
+            raise FileFormatError(path, f"target {target!r} is absent from the patient {scenario.patient.folder!r}: {why}",
+                                  f"procedure.targets[{index}]", ", ".join(sorted(
+                                      s for s in structures if s.startswith(("medial_branch_", "dorsal_ramus_L5")))) or "none")
+    if scenario.carm.isocenter_landmark not in landmarks:
+        raise FileFormatError(path, f"landmark {scenario.carm.isocenter_landmark!r} is not in the patient "
+                                    f"{scenario.patient.folder!r}", "carm.isocenter_landmark",
+                              ", ".join(sorted(k for k in landmarks if k.startswith("body_center_"))))
 
 
 def library_folder() -> Path:

@@ -26,7 +26,7 @@ import numpy as np
 from simulator._validation import check_points, check_range
 from simulator.anatomy.generator import Anatomy, generate_patient
 from simulator.anatomy.parameters import PatientParameters
-from simulator.errors import ParameterError, UnknownStructureError
+from simulator.errors import AbsentStructureError, ParameterError, UnknownStructureError
 from simulator.fields import Bounds
 from simulator.structure import Structure
 
@@ -137,7 +137,11 @@ class Scene:
 
     @cached_property
     def layout(self) -> "SpineLayout":
-        """Shapes and poses of the generated bones (to name the part of a bone a needle touches)."""
+        """Shapes and poses of the bones (to name the part of a bone a needle touches, to measure
+        angles against a bone's frame): the spine fitted to an imported patient's bones, or the
+        generated one."""
+        if self.anatomy.layout is not None:
+            return self.anatomy.layout
         from simulator.anatomy.spine import build_layout
 
         return build_layout(self.parameters)
@@ -147,6 +151,10 @@ class Scene:
         try:
             return self._structures[structure_id]
         except KeyError:
+            absent = self.anatomy.source.get("absent_targets", {})
+            if structure_id in absent:
+                raise AbsentStructureError(structure_id, absent[structure_id],
+                                           self.anatomy.source.get("bones_present", [])) from None
             raise UnknownStructureError(structure_id, list(self._structures)) from None
 
     def landmark(self, name: str) -> np.ndarray:

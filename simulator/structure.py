@@ -13,10 +13,11 @@ __all__ = ["Structure", "ROLES", "KINDS"]
 #: What a structure is for, in the procedure.
 ROLES: tuple[str, ...] = ("bone", "target_nerve", "critical", "soft_tissue")
 
-#: Every structure kind the generator makes.
+#: Every structure kind the generator makes, and "bone": bone of an imported CT that no label
+#: names (pelvis, ribs, unlabelled vertebrae).
 KINDS: tuple[str, ...] = (
     "vertebra", "sacrum", "disc", "dural_sac", "root", "ganglion", "ventral_ramus", "dorsal_ramus",
-    "medial_branch", "ligament", "artery", "vein", "muscle", "fat", "skin", "body",
+    "medial_branch", "ligament", "artery", "vein", "muscle", "fat", "skin", "body", "bone",
 )
 
 Side = Literal["left", "right"]

@@ -7,6 +7,13 @@ Layout of a folder (the default patient ships in ``assets/meshes/default``)::
     meshes/<id>.ply one closed triangle mesh per structure, binary PLY, mm, LPS
     fields.npz      signed-distance grids (int16 hundredths of a mm, delta-coded along z)
                     and tube centrelines
+    ct.npz          (imported CT patients only) the CT in Hounsfield units, int16, and its
+                    4x4 patient-from-index affine
+
+Format version 1 is a generated patient. Version 2 adds what an imported patient has: the
+spine fitted to its bones (``layout``: poses, measured shapes, neck grooves), the import's
+report (``source``) and, for a CT patient, ``ct`` (the file holding the volume). A generated
+patient is still written as version 1, and both versions load.
 
 Every problem found on loading — a missing or corrupt file, a manifest that does not validate
 — raises :class:`~simulator.errors.AssetError` naming the file and what is wrong.
@@ -30,11 +37,13 @@ from simulator.fields import QUANTUM_MM, GridField, LayerField, ShellField, Tube
 from simulator.mesh import read_ply, write_ply
 from simulator.structure import KINDS, ROLES, Structure
 
-__all__ = ["save_anatomy", "load_anatomy", "default_anatomy_folder", "MANIFEST_NAME"]
+__all__ = ["save_anatomy", "load_anatomy", "default_anatomy_folder", "MANIFEST_NAME", "CT_NAME"]
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "rhizosim-anatomy"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The CT volume of an imported CT patient.
+CT_NAME = "ct.npz"
 REBUILD_HINT = "regenerate it with `rhizosim anatomy build`"
 
 
@@ -100,7 +109,7 @@ class _StructureEntry(pydantic.BaseModel):
 class _Manifest(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
     format: Literal["rhizosim-anatomy"]
-    format_version: Literal[1]
+    format_version: Literal[1, 2]
     generator_version: str
     units: Literal["mm"]
     frame: str
@@ -108,6 +117,10 @@ class _Manifest(pydantic.BaseModel):
     structures: list[_StructureEntry]
     landmarks_mm: dict[str, tuple[float, float, float]]
     sha256: dict[str, str]
+    # Version 2 (imported patients): the fitted spine, the import report, the CT's file.
+    layout: dict | None = None
+    source: dict | None = None
+    ct: str | None = None
 
 
 def _encode(values: np.ndarray) -> np.ndarray:
@@ -126,6 +139,27 @@ def _decode(deltas: np.ndarray) -> np.ndarray:
 
 def _grid_entry(f: GridField) -> dict:
     return {"type": "grid", "origin_mm": list(f.origin_mm), "spacing_mm": f.spacing_mm, "shape": list(f.values.shape)}
+
+
+def _origin(anatomy: Anatomy) -> str:
+    """Where the patient frame's origin is, in words (the reference bone of an imported patient)."""
+    if not anatomy.source:
+        return "L3 body centre"
+    reference = anatomy.source.get("alignment", {}).get("reference_bone")
+    return f"{reference} body centre" if reference else "centre of the CT volume"
+
+
+def _plain(value):
+    """JSON-ready copy of a report (NumPy numbers and arrays as Python ones)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _sha256(data: bytes) -> str:
@@ -167,13 +201,21 @@ def save_anatomy(anatomy: Anatomy, folder: str | Path) -> Path:
     np.savez_compressed(buffer, **arrays)
     (folder / "fields.npz").write_bytes(buffer.getvalue())
     files = ["fields.npz"] + [entry["mesh"] for entry in entries]
+    imported = anatomy.layout is not None or anatomy.ct is not None or bool(anatomy.source)
+    (folder / CT_NAME).unlink(missing_ok=True)
+    if anatomy.ct is not None:
+        anatomy.ct.save(folder / CT_NAME)
+        files.append(CT_NAME)
     manifest = {
-        "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "generator_version": anatomy.generator_version,
-        "units": "mm", "frame": "LPS (x patient left, y posterior, z superior), patient prone, origin at the L3 body centre",
+        "format": FORMAT_NAME, "format_version": FORMAT_VERSION if imported else 1, "generator_version": anatomy.generator_version,
+        "units": "mm", "frame": "LPS (x patient left, y posterior, z superior), patient prone, origin at the " + _origin(anatomy),
         "parameters": anatomy.parameters.to_dict(), "structures": entries,
         "landmarks_mm": {k: [round(float(c), 4) for c in v] for k, v in anatomy.landmarks_mm.items()},
         "sha256": {name: _sha256((folder / name).read_bytes()) for name in files},
     }
+    if imported:
+        manifest.update(layout=anatomy.layout.to_dict() if anatomy.layout is not None else None,
+                        source=_plain(anatomy.source), ct=CT_NAME if anatomy.ct is not None else None)
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n")
     return folder
 
@@ -268,7 +310,22 @@ def load_anatomy(folder: str | Path | None = None) -> Anatomy:
         structures[entry.id] = _from_entry(entry, field, read_ply(folder / entry.mesh))
     order = [entry.id for entry in manifest.structures]
     landmarks = {k: np.array(v) for k, v in manifest.landmarks_mm.items()}
-    return Anatomy(parameters, {k: structures[k] for k in order}, landmarks, manifest.generator_version)
+    structures = {k: structures[k] for k in order}
+    layout = ct = None
+    if manifest.layout is not None:
+        from simulator.patient_import.fitted_spine import FittedSpine
+
+        try:
+            layout = FittedSpine.from_dict(manifest.layout, parameters,
+                                           {s.id: s.field for s in structures.values() if s.role == "bone"})
+        except (KeyError, TypeError, ValueError) as error:
+            raise AssetError(folder / MANIFEST_NAME, f"field 'layout': {type(error).__name__}: {error}") from None
+    if manifest.ct is not None:
+        from simulator.patient_import.ct import CTVolume
+
+        ct = CTVolume.load(folder / manifest.ct, _verified_bytes(folder, manifest.ct, manifest))
+    return Anatomy(parameters, structures, landmarks, manifest.generator_version, layout=layout, ct=ct,
+                   source=manifest.source or {})
 
 
 def _from_entry(entry: _StructureEntry, field, mesh) -> Structure:

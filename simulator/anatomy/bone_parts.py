@@ -62,6 +62,9 @@ def _sacral_part(layout: SpineLayout, lateral: float, y: float, z: float) -> str
 
 
 def bone_part_name(layout: SpineLayout, bone: str, point_mm: np.ndarray) -> str:
-    """``"L4 transverse process"``, ``"sacral ala"`` (the sacral parts already name the bone)."""
+    """``"L4 transverse process"``, ``"sacral ala"`` (the sacral parts already name the bone);
+    a bone without a frame in the layout (unlabelled bone of a CT) is named by its id."""
+    if bone not in layout.poses:
+        return bone.replace("_", " ")
     part = bone_part(layout, bone, point_mm)
     return part if bone == "sacrum" else f"{bone} {part}"

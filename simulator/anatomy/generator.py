@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -32,13 +33,14 @@ from simulator.anatomy.soft_tissue import (
     paraspinal,
     psoas,
 )
-from simulator.anatomy.spine import BONES, DISCS, SIDES, SpineLayout, build_layout
+from simulator.anatomy.spine import BONES, SIDES, SpineLayout, build_layout
 from simulator.anatomy.vessels import build_vessels
-from simulator.fields import Bounds, GridField, LayerField, ShellField, TubeField, sample_grid
+from simulator.fields import Bounds, GridField, LayerField, ShellField, TubeField, sample_grid, without_islands
 from simulator.mesh import TriangleMesh, shell_mesh, surface_from_grid, tube_mesh
 from simulator.structure import Structure
 
-__all__ = ["Anatomy", "generate_patient", "GENERATOR_VERSION"]
+__all__ = ["Anatomy", "generate_patient", "build_around_bones", "job_runner", "labelled_structure", "GENERATOR_VERSION",
+           "BONE_SPACING_MM", "SOFT_TISSUE_SPACING_MM"]
 
 #: Bumped whenever the generated geometry changes, so stale asset folders are detected.
 GENERATOR_VERSION = "4"
@@ -46,12 +48,12 @@ GENERATOR_VERSION = "4"
 # Which structure owns a point inside several.
 PRIORITY = {"body": 0, "fat": 10, "skin": 11, "muscle": 20, "ligament": 25, "dural_sac": 30, "disc": 40,
             "vertebra": 50, "sacrum": 50, "vein": 60, "artery": 61, "root": 70, "ventral_ramus": 70,
-            "dorsal_ramus": 71, "ganglion": 72, "medial_branch": 73}
-ROLE = {"vertebra": "bone", "sacrum": "bone", "medial_branch": "target_nerve", "dorsal_ramus": "target_nerve",
+            "dorsal_ramus": 71, "ganglion": 72, "medial_branch": 73, "bone": 50}
+ROLE = {"vertebra": "bone", "sacrum": "bone", "bone": "bone", "medial_branch": "target_nerve", "dorsal_ramus": "target_nerve",
         "root": "critical", "ganglion": "critical", "ventral_ramus": "critical", "dural_sac": "critical",
         "artery": "critical", "vein": "critical", "disc": "critical", "muscle": "soft_tissue",
         "ligament": "soft_tissue", "fat": "soft_tissue", "skin": "soft_tissue", "body": "soft_tissue"}
-TISSUE = {"vertebra": "cancellous_bone", "sacrum": "cancellous_bone", "disc": "disc", "dural_sac": "csf",
+TISSUE = {"vertebra": "cancellous_bone", "sacrum": "cancellous_bone", "bone": "cancellous_bone", "disc": "disc", "dural_sac": "csf",
           "root": "nerve", "ganglion": "nerve", "ventral_ramus": "nerve", "dorsal_ramus": "nerve",
           "medial_branch": "nerve", "artery": "blood", "vein": "blood", "muscle": "muscle",
           "ligament": "ligament", "fat": "fat", "skin": "skin", "body": "soft_tissue"}
@@ -76,10 +78,22 @@ class Anatomy:
     structures: dict[str, Structure]
     landmarks_mm: dict[str, np.ndarray] = field(default_factory=dict)
     generator_version: str = GENERATOR_VERSION
+    #: The spine of an imported patient, fitted to its bones
+    #: (:class:`simulator.patient_import.fitted_spine.FittedSpine`); ``None`` for a generated
+    #: patient, whose layout follows from its parameters.
+    layout: object | None = None
+    #: The CT an imported patient was made from (:class:`simulator.patient_import.ct.CTVolume`;
+    #: fluoroscopy images it), or ``None``.
+    ct: object | None = None
+    #: What the import found and did (sources, units, levels present and absent, alignment);
+    #: empty for a generated patient.
+    source: dict = field(default_factory=dict)
 
 
-def _structure(structure_id: str, kind: str, field_: object, mesh: TriangleMesh, level: str | None = None,
-               side: str | None = None) -> Structure:
+def labelled_structure(structure_id: str, kind: str, field_: object, mesh: TriangleMesh, level: str | None = None,
+                       side: str | None = None) -> Structure:
+    """A structure of ``kind`` with the kind's tissue, role and priority (bones with their
+    cortical shell)."""
     is_bone = ROLE[kind] == "bone"
     return Structure(id=structure_id, kind=kind, tissue=TISSUE[kind], role=ROLE[kind], field=field_, mesh=mesh,
                      level=level, side=side or None, shell_tissue="cortical_bone" if is_bone else None,
@@ -105,21 +119,9 @@ def _closed_grid(function: Callable[[np.ndarray], np.ndarray], bounds: Bounds, s
 
 
 def _without_islands(grid: GridField) -> GridField:
-    """Keep only the largest solid region of a bone's field.
-
-    Cutting the joint spaces can leave crumbs of a process behind; a bone is one piece, so they
-    are set just outside (+ half a voxel).
-    """
-    from scipy import ndimage
-
-    labels, count = ndimage.label(grid.values < 0)
-    if count <= 1:
-        return grid
-    sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, count + 1))
-    crumbs = (labels > 0) & (labels != 1 + int(np.argmax(sizes)))
-    values = grid.values.copy()
-    values[crumbs] = 0.5 * grid.spacing_mm
-    return GridField(values, grid.origin_mm, grid.spacing_mm)
+    """Keep only the largest solid region of a bone's field: cutting the joint spaces can leave
+    crumbs of a process behind, and a bone is one piece."""
+    return GridField(without_islands(grid.values, grid.spacing_mm), grid.origin_mm, grid.spacing_mm)
 
 
 def _local_box_bounds(layout: SpineLayout, bone: str, lower: tuple[float, float, float],
@@ -138,7 +140,7 @@ def _bone_job(layout: SpineLayout, bone: str) -> tuple[GridField, TriangleMesh]:
 
 
 def _disc_job(layout: SpineLayout, disc: str) -> tuple[GridField, TriangleMesh]:
-    upper, lower = layout._disc_bones(disc)
+    upper, lower = layout.disc_bones(disc)
     center = 0.5 * (layout.poses[upper].translation_mm + layout.poses[lower].translation_mm)
     half = np.array([0.5 * layout.shapes[upper].body_width + 8, 0.5 * layout.shapes[upper].body_depth + 10, 24.0])
     grid = _closed_grid(lambda p: layout.disc_distance(disc, p), (tuple(center - half), tuple(center + half)), 0.75)
@@ -162,7 +164,7 @@ def _body_job(layout: SpineLayout) -> tuple[GridField, GridField, TriangleMesh, 
     parameters = layout.parameters
     muscles = [paraspinal(layout, side) for side in SIDES.values()]
     fat_depth = parameters.fat_thickness_mm + SKIN_THICKNESS_MM
-    centers = np.array([layout.poses[b].translation_mm for b in BONES])
+    centers = np.array([layout.poses[b].translation_mm for b in layout.bones])
     bounds = (tuple(centers.min(axis=0) - np.array([200.0, 190.0, 150.0]) * parameters.size_scale - fat_depth),
               tuple(centers.max(axis=0) + np.array([200.0, 150.0, 150.0]) * parameters.size_scale + fat_depth))
     body = _closed_grid(body_envelope_function(layout, muscles), bounds, BODY_SPACING_MM, band_mm=6.0)
@@ -208,7 +210,7 @@ def _tube_structure(spec: TubeSpec) -> Structure:
         spacing = max(radius / 4.0, 0.2)
         grid = _closed_grid(field_.signed_distance, _grid_bounds_of(spec.points_mm, radius + 3 * spacing), spacing)
         mesh = surface_from_grid(grid, target_faces=3000)
-    return _structure(spec.id, spec.kind, field_, mesh, spec.level, spec.side)
+    return labelled_structure(spec.id, spec.kind, field_, mesh, spec.level, spec.side)
 
 
 def generate_patient(parameters: PatientParameters | None = None, *, workers: int | None = None) -> Anatomy:
@@ -224,61 +226,111 @@ def generate_patient(parameters: PatientParameters | None = None, *, workers: in
     """
     parameters = parameters or PatientParameters()
     layout = build_layout(parameters)
+    with job_runner(workers) as start:
+        # The longest jobs go first, so the pool's processes finish at about the same time.
+        body_result = start(_body_job, layout)
+        bone_results = {bone: start(_bone_job, layout, bone) for bone in ("sacrum", *BONES[:-1])}
+
+        def bones() -> dict[str, Structure]:
+            structures = {}
+            for bone in BONES:
+                grid, mesh = bone_results[bone]()
+                kind = "sacrum" if bone == "sacrum" else "vertebra"
+                structures[bone] = labelled_structure(bone, kind, grid, mesh, "S1" if bone == "sacrum" else bone)
+            return structures
+
+        structures, landmarks = build_around_bones(layout, bones, start, body_result=body_result)
+    landmarks.update(_bone_landmarks(layout))
+    return Anatomy(parameters, structures, landmarks)
+
+
+@contextmanager
+def job_runner(workers: int | None = None) -> Iterator[Callable[..., Callable[[], object]]]:
+    """A ``start(job, *args)`` that runs jobs in a process pool (``workers`` processes, default:
+    the CPUs, at most 4; 1: here, one after the other) and returns a function giving each
+    job's result."""
     workers = workers or min(os.cpu_count() or 1, 4)
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
 
     def start(job: Callable, *args: object) -> Callable[[], object]:
-        """Run ``job(*args)`` in the pool (or here, without one); returns a function giving its result."""
         if pool is None:
             result = job(*args)
             return lambda: result
         return pool.submit(job, *args).result
 
     try:
-        # The longest jobs go first, so the pool's processes finish at about the same time.
-        body_result = start(_body_job, layout)
-        bone_results = {bone: start(_bone_job, layout, bone) for bone in ("sacrum", *BONES[:-1])}
-        disc_results = {disc: start(_disc_job, layout, disc) for disc in DISCS}
-        sac_result = start(_sac_job, layout)
-        landmarks = junction_landmarks(layout)  # meanwhile, here
-
-        structures: dict[str, Structure] = {}
-        for bone in BONES:
-            grid, mesh = bone_results[bone]()
-            kind = "sacrum" if bone == "sacrum" else "vertebra"
-            structures[bone] = _structure(bone, kind, grid, mesh, "S1" if bone == "sacrum" else bone)
-        bone_fields = [structures[bone].field for bone in BONES]
-        body, core, outer, below_skin, under_fat = body_result()
-        muscle_names = [f"{muscle}_{side}" for muscle in ("psoas", "paraspinal") for side in SIDES]
-        muscle_results = [start(_muscle_job, layout, name, bone_fields, core) for name in muscle_names]
-
-        # Nerves and vessels are routed against the bone fields (fast, and what queries see).
-        def bone_distance(points: np.ndarray) -> np.ndarray:
-            return np.minimum.reduce([f.signed_distance(points) for f in bone_fields])
-
-        nerves = build_nerves(layout, landmarks, bone_distance)
-        medial_branches = {spec.id: spec for spec in nerves if spec.kind == "medial_branch"}
-        ligaments = build_mamillo_accessory_ligaments(layout, medial_branches, bone_distance)
-        tubes = [_tube_structure(spec) for spec in nerves + ligaments + build_vessels(layout, bone_distance)]
-        for disc in DISCS:
-            grid, mesh = disc_results[disc]()
-            structures[disc] = _structure(disc, "disc", grid, mesh, disc.split("_")[1])
-        sac_grid, sac_mesh = sac_result()
-        structures["dural_sac"] = _structure("dural_sac", "dural_sac", sac_grid, sac_mesh)
-        structures.update((tube.id, tube) for tube in tubes)
-        for name, result in zip(muscle_names, muscle_results):
-            grid, mesh = result()
-            structures[name] = _structure(name, "muscle", grid, mesh, None, name.split("_")[1])
+        yield start
     finally:
         if pool:
             pool.shutdown()
 
-    structures["body"] = _structure("body", "body", body, outer)
-    structures["skin"] = _structure("skin", "skin", ShellField(body, -SKIN_THICKNESS_MM, 0.0), shell_mesh(outer, below_skin))
-    structures["subcutaneous_fat"] = _structure("subcutaneous_fat", "fat", LayerField(body, -SKIN_THICKNESS_MM, core),
-                                                shell_mesh(below_skin, under_fat))
-    landmarks.update(_bone_landmarks(layout))
-    return Anatomy(parameters, structures, landmarks)
+
+def build_around_bones(layout, bones: Callable[[], dict[str, Structure]], start: Callable[..., Callable[[], object]], *,
+                       body_result: Callable[[], object] | None = None, soft_tissue: bool = True,
+                       vessels: bool = True) -> tuple[dict[str, Structure], dict[str, np.ndarray]]:
+    """Everything a patient has around its bones: discs, dural sac, nerves, ligaments, vessels,
+    muscles, fat, skin and the body envelope, fitted to ``layout``.
+
+    Parameters
+    ----------
+    layout : SpineLayout
+        The generator's layout, or a spine fitted to imported bones (same attributes; only the
+        bones it has get their discs and nerves).
+    bones : callable
+        Returns the bone structures by id (waits for them, when they are being made).
+    start : callable
+        Runs a job (:func:`job_runner`).
+    body_result : callable, optional
+        The body job's result, when it was started already.
+    soft_tissue : bool, default: True
+        Make the muscles, fat, skin and body envelope (a CT brings its own).
+    vessels : bool, default: True
+        Make the aorta, vena cava, iliac and lumbar vessels (they need L1-L5 and the sacrum).
+
+    Returns
+    -------
+    structures : dict of str to Structure
+        Bones first, then discs, dural sac, tubes (nerves, ligaments, vessels), muscles, body,
+        skin and fat.
+    landmarks : dict of str to numpy.ndarray
+        The SAP-TP junction landmarks the nerves were built on (mm, patient frame).
+    """
+    if soft_tissue and body_result is None:
+        body_result = start(_body_job, layout)
+    disc_results = {disc: start(_disc_job, layout, disc) for disc in layout.discs}
+    sac_result = start(_sac_job, layout)
+    landmarks = junction_landmarks(layout)  # meanwhile, here
+
+    structures = dict(bones())
+    bone_fields = [s.field for s in structures.values() if s.role == "bone"]
+    if soft_tissue:
+        body, core, outer, below_skin, under_fat = body_result()
+        muscle_names = [f"{muscle}_{side}" for muscle in ("psoas", "paraspinal") for side in SIDES]
+        muscle_results = [start(_muscle_job, layout, name, bone_fields, core) for name in muscle_names]
+
+    # Nerves and vessels are routed against the bone fields (fast, and what queries see).
+    def bone_distance(points: np.ndarray) -> np.ndarray:
+        return np.minimum.reduce([f.signed_distance(points) for f in bone_fields])
+
+    nerves = build_nerves(layout, landmarks, bone_distance)
+    medial_branches = {spec.id: spec for spec in nerves if spec.kind == "medial_branch"}
+    ligaments = build_mamillo_accessory_ligaments(layout, medial_branches, bone_distance)
+    tubes = [_tube_structure(spec) for spec in nerves + ligaments + (build_vessels(layout, bone_distance) if vessels else [])]
+    for disc in layout.discs:
+        grid, mesh = disc_results[disc]()
+        structures[disc] = labelled_structure(disc, "disc", grid, mesh, disc.split("_")[1])
+    sac_grid, sac_mesh = sac_result()
+    structures["dural_sac"] = labelled_structure("dural_sac", "dural_sac", sac_grid, sac_mesh)
+    structures.update((tube.id, tube) for tube in tubes)
+    if soft_tissue:
+        for name, result in zip(muscle_names, muscle_results):
+            grid, mesh = result()
+            structures[name] = labelled_structure(name, "muscle", grid, mesh, None, name.split("_")[1])
+        structures["body"] = labelled_structure("body", "body", body, outer)
+        structures["skin"] = labelled_structure("skin", "skin", ShellField(body, -SKIN_THICKNESS_MM, 0.0), shell_mesh(outer, below_skin))
+        structures["subcutaneous_fat"] = labelled_structure("subcutaneous_fat", "fat", LayerField(body, -SKIN_THICKNESS_MM, core),
+                                                    shell_mesh(below_skin, under_fat))
+    return structures, landmarks
 
 
 def _bone_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:

@@ -44,16 +44,19 @@ def build_mamillo_accessory_ligaments(layout: SpineLayout, medial_branches: dict
         Signed distance (mm) to the nearest bone, at points in the patient frame.
     """
     ligaments = []
-    for index, level in enumerate(LUMBAR_LEVELS):
+    for level in layout.lumbar_levels:
         pose = layout.poses[level]
+        above = LUMBAR_LEVELS[LUMBAR_LEVELS.index(level) - 1] if level != "L1" else None
         for side_name, side in SIDES.items():
-            joint = layout.superior_joints[level][0 if side > 0 else 1]
-            (mamillary, mamillary_radii), (accessory, accessory_radii) = mamillary_and_accessory(layout.shapes[level], joint)
+            if not layout.has_groove(level, side):
+                continue
+            groove = layout.groove(level, side)
+            (mamillary, mamillary_radii), (accessory, accessory_radii) = mamillary_and_accessory(layout.shapes[level], groove)
             # Attached to the tip (most posterior point) of each process.
             tips = pose.patient_from_local(np.array([mamillary + [0.0, mamillary_radii[1], 0.0],
                                                      accessory + [0.0, accessory_radii[1], 0.0]]))
             ends = tips + (LIGAMENT_RADIUS_MM + GAP_MM) * outward_normal(bone, tips)
-            nerve = medial_branches.get(f"medial_branch_{LUMBAR_LEVELS[index - 1]}_{side_name}") if index else None
+            nerve = medial_branches.get(f"medial_branch_{above}_{side_name}") if above else None
             if nerve is None:
                 obstacle, over = bone, ends.mean(axis=0)
             else:

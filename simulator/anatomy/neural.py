@@ -22,12 +22,11 @@ from typing import Callable
 
 import numpy as np
 
-from simulator.anatomy.morphometry import LUMBAR_LEVELS, MORPHOMETRY, SACRUM
+from simulator.anatomy.morphometry import MORPHOMETRY, SACRUM
 from simulator.anatomy.spine import SIDES
 from simulator.anatomy.paths import TubeSpec, arc_fraction, clear, hug, outward_normal, route, smooth_path, surface_point
 from simulator.anatomy.sweep import Sweep
 from simulator.anatomy.spine import SpineLayout
-from simulator.anatomy.vertebra import NeckGroove, neck_groove, sacral_groove
 
 __all__ = ["build_dural_sac", "build_nerves", "junction_landmarks"]
 
@@ -43,14 +42,17 @@ def build_dural_sac(layout: SpineLayout) -> Sweep:
     """The sac follows the canal from above L1 to its end at S2, tapering at the bottom."""
     controls, widths, depths = [], [], []
     ratio = {"L1": 0.70, "L2": 0.67, "L3": 0.64, "L4": 0.61, "L5": 0.58}  # Pierro 2017, 0.70 -> 0.56
-    for level in LUMBAR_LEVELS:
+    levels = layout.lumbar_levels
+    for level in levels:
         shape = layout.shapes[level]
         center_y = shape.posterior_wall_y + 0.5 * shape.canal_depth
-        for z in (0.5 * shape.mid_height + (8.0 if level == "L1" else 0.0), 0.0, -0.5 * shape.mid_height):
+        for z in (0.5 * shape.mid_height + (8.0 if level == levels[0] else 0.0), 0.0, -0.5 * shape.mid_height):
             controls.append(layout.poses[level].patient_from_local(np.array([[0.0, center_y, z]]))[0])
             widths.append(0.5 * shape.canal_width * 0.72)
             depths.append(0.5 * shape.canal_depth * ratio[level])
     sacrum = layout.sacrum
+    if sacrum is None:  # a fitted spine without its sacrum: the sac ends with the canal imported
+        return Sweep.through(np.array(controls), widths, depths, spacing_mm=0.5, end_rounding_mm=2.0)
     # The sac ends at S2: from S1's endplate, down the canal.
     for below_endplate, taper in ((0.0, 1.0), (0.5 * sacrum.body_height, 0.8), (sacrum.body_height + 6.0, 0.45)):
         controls.append(layout.poses["sacrum"].patient_from_local(sacrum.canal_center(below_endplate)[None, :])[0])
@@ -75,22 +77,33 @@ def junction_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
     the bone at these points, beside the nerve.
     """
     landmarks: dict[str, np.ndarray] = {}
-    for bone_id in (*LUMBAR_LEVELS[1:], "sacrum"):
+    for bone_id in _bones_below_a_lumbar_level(layout):
         pose = layout.poses[bone_id]
 
         def distance(points: np.ndarray, bone_id: str = bone_id) -> np.ndarray:
             return layout.bone_distance_local(bone_id, points)
 
         for side_name, side in SIDES.items():
-            groove = _groove(layout, bone_id, side)
+            if not layout.has_groove(bone_id, side):
+                continue
+            groove = layout.groove(bone_id, side)
             k = layout.parameters.size_scale
             # Just lateral of the nerve that runs beside the wall: room for an 18 G needle.
             lateral = (DORSAL_RAMUS_CLEARANCE_MM + DORSAL_RAMUS_RADIUS_MM if bone_id == "sacrum"
                        else MEDIAL_BRANCH_CLEARANCE_MM + MEDIAL_BRANCH_RADIUS_MM) + 0.75
-            on_bone = _back_below_border(distance, groove.wall_x + side * lateral * k, groove.apex, k)
             name = f"ala_sap_groove_{side_name}" if bone_id == "sacrum" else f"sap_tp_junction_{bone_id}_{side_name}"
+            try:
+                on_bone = _back_below_border(distance, groove.wall_x + side * lateral * k, groove.apex, k)
+            except ValueError:  # no bone in front of the search ray: an imported bone's odd shape
+                continue  # left out (the importer reports it); the generated bones always have it
             landmarks[name] = pose.patient_from_local(on_bone[None])[0]
     return landmarks
+
+
+def _bones_below_a_lumbar_level(layout: SpineLayout) -> list[str]:
+    """The bones (L2-L5, sacrum) whose neck groove carries a nerve of the lumbar level above:
+    both bones present (a fitted spine may lack some)."""
+    return [bone for level in layout.lumbar_levels if (bone := layout.lower_bone(level)) is not None]
 
 
 #: The bone a needle rests on faces at most this far upwards (deg): a needle coming up at up to
@@ -120,21 +133,19 @@ def _beside_process(layout: SpineLayout, bone: str, side: int, y: float, z: floa
     return surface_point(lambda p: -layout.bone_distance_local(bone, p), far, np.array([-side, 0.0, 0.0]), 80.0)
 
 
-def _groove(layout: SpineLayout, bone: str, side: int) -> NeckGroove:
-    """The groove on the neck of the superior articular process of ``bone`` on one side (its frame)."""
-    joint = layout.superior_joints[bone][0 if side > 0 else 1]
-    return sacral_groove(layout.sacrum, joint) if bone == "sacrum" else neck_groove(layout.shapes[bone], joint)
-
-
 def build_nerves(layout: SpineLayout, landmarks: dict[str, np.ndarray],
                  bone: Callable[[np.ndarray], np.ndarray]) -> list[TubeSpec]:
     """Roots, ganglia, rami and medial branches of L1-L5 and S1 on both sides.
 
-    ``bone`` is the signed distance (mm) to the nearest bone, as the scene will answer it.
+    ``bone`` is the signed distance (mm) to the nearest bone, as the scene will answer it. On
+    a spine fitted to imported bones only the levels present get nerves: a level's root and
+    ventral ramus need its vertebra, its dorsal ramus and medial branch also the bone below
+    (they run over it), the S1 nerves a sacrum with its S1 foramina (``sacral_channels_by_side``;
+    not found on imported sacra).
     """
     scale = layout.parameters.size_scale
     nerves: list[TubeSpec] = []
-    for level in LUMBAR_LEVELS:
+    for level in layout.lumbar_levels:
         shape, pose = layout.shapes[level], layout.poses[level]
         m = MORPHOMETRY[level]
         root_r = 0.5 * m.root_diameter_mm * scale
@@ -192,11 +203,14 @@ def build_nerves(layout: SpineLayout, landmarks: dict[str, np.ndarray],
             nerves.append(TubeSpec(f"ventral_ramus_{level}_{side_name}", "ventral_ramus", level, side_name,
                                     ventral, np.full(len(ventral), root_r * 0.9)))
 
+            if lower is None or not layout.has_groove(lower, side):
+                continue  # the bone its dorsal ramus runs over is not there (or its groove was not found)
             if lower != "sacrum":
                 nerves.extend(_lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, landmarks, bone))
             else:
                 nerves.extend(_l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone))
-    nerves.extend(_s1_nerves(layout))
+    if layout.sacrum is not None and layout.sacral_channels_by_side is not None:
+        nerves.extend(_s1_nerves(layout))
     return nerves
 
 
@@ -212,7 +226,7 @@ def _faired(points: np.ndarray, bone: Callable[[np.ndarray], np.ndarray], cleara
 def _lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, landmarks, bone) -> list[TubeSpec]:
     lower_pose = layout.poses[lower]
     lower_shape = layout.shapes[lower]
-    groove = _groove(layout, lower, side)
+    groove = layout.groove(lower, side)
     bifurcation_above = MORPHOMETRY[level].dorsal_ramus_bifurcation_mm * layout.parameters.size_scale
     r_mb, r_dr = MEDIAL_BRANCH_RADIUS_MM, DORSAL_RAMUS_RADIUS_MM
     clearance = MEDIAL_BRANCH_CLEARANCE_MM
@@ -243,7 +257,7 @@ def _lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, land
 
 def _l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone) -> list[TubeSpec]:
     pose = layout.poses["sacrum"]
-    groove = _groove(layout, "sacrum", side)
+    groove = layout.groove("sacrum", side)
     r = DORSAL_RAMUS_RADIUS_MM
     clearance = DORSAL_RAMUS_CLEARANCE_MM
     # Over the ala into the corner against the S1 articular process, back along the process's

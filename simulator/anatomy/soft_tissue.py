@@ -17,7 +17,6 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from simulator.anatomy import sdf
-from simulator.anatomy.morphometry import LUMBAR_LEVELS
 from simulator.anatomy.paths import smooth_path
 from simulator.anatomy.spine import SpineLayout
 from simulator.anatomy.sweep import Sweep
@@ -32,7 +31,7 @@ def psoas(layout: SpineLayout, side: int) -> Sweep:
     scale = layout.parameters.size_scale
     controls, widths, depths = [], [], []
     growth = {"L1": 0.35, "L2": 0.55, "L3": 0.75, "L4": 0.92, "L5": 1.0}
-    for level in LUMBAR_LEVELS:
+    for level in layout.lumbar_levels:
         shape, pose = layout.shapes[level], layout.poses[level]
         g = growth[level]
         half_width, half_depth = (7.0 + 13.0 * g) * scale, (8.0 + 12.0 * g) * scale
@@ -40,12 +39,14 @@ def psoas(layout: SpineLayout, side: int) -> Sweep:
         controls.append(pose.patient_from_local(np.array([[x, -4.0 * g, 0.0]]))[0])
         widths.append(half_width)
         depths.append(half_depth)
-    sacrum, pose = layout.sacrum, layout.poses["sacrum"]
-    controls.append(pose.patient_from_local(np.array([[side * (0.5 * sacrum.ala_span + 2.0), -0.5 * sacrum.body_depth - 14.0, -25.0]]))[0])
-    widths.append(20.0 * scale)
-    depths.append(18.0 * scale)
-    top = layout.poses["L1"].patient_from_local(np.array([[side * 0.5 * layout.shapes["L1"].body_width, 0.0,
-                                                           0.5 * layout.shapes["L1"].mid_height + 4.0]]))[0]
+    if layout.sacrum is not None:
+        sacrum, pose = layout.sacrum, layout.poses["sacrum"]
+        controls.append(pose.patient_from_local(np.array([[side * (0.5 * sacrum.ala_span + 2.0), -0.5 * sacrum.body_depth - 14.0, -25.0]]))[0])
+        widths.append(20.0 * scale)
+        depths.append(18.0 * scale)
+    first = layout.lumbar_levels[0]
+    top = layout.poses[first].patient_from_local(np.array([[side * 0.5 * layout.shapes[first].body_width, 0.0,
+                                                            0.5 * layout.shapes[first].mid_height + 4.0]]))[0]
     return Sweep.through(np.vstack([top, controls]), [4.0 * scale] + widths, [5.0 * scale] + depths)
 
 
@@ -53,27 +54,43 @@ def paraspinal(layout: SpineLayout, side: int) -> Sweep:
     """Erector spinae and multifidus of one side, as one muscle mass."""
     scale = layout.parameters.size_scale
     controls, widths, depths = [], [], []
-    for level in LUMBAR_LEVELS:
+    for level in layout.lumbar_levels:
         shape, pose = layout.shapes[level], layout.poses[level]
         center = np.array([[side * 0.36 * shape.transverse_span, shape.posterior_wall_y + 18.0 * scale, 0.0]])
         controls.append(pose.patient_from_local(center)[0])
         widths.append(0.36 * shape.transverse_span + 4.0 * scale)
         depths.append(19.0 * scale)
-    sacrum, pose = layout.sacrum, layout.poses["sacrum"]
-    for z, shrink in ((0.0, 0.9), (-45.0, 0.6)):
-        controls.append(pose.patient_from_local(np.array([[side * 26.0 * scale, sacrum.posterior_wall_y + 34.0 * scale, z]]))[0])
-        widths.append(28.0 * scale * shrink)
-        depths.append(17.0 * scale * shrink)
-    top = layout.poses["L1"].patient_from_local(np.array([[side * 0.36 * layout.shapes["L1"].transverse_span,
-                                                           layout.shapes["L1"].posterior_wall_y + 18.0 * scale, 40.0]]))[0]
+    if layout.sacrum is not None:
+        sacrum, pose = layout.sacrum, layout.poses["sacrum"]
+        for z, shrink in ((0.0, 0.9), (-45.0, 0.6)):
+            controls.append(pose.patient_from_local(np.array([[side * 26.0 * scale, sacrum.posterior_wall_y + 34.0 * scale, z]]))[0])
+            widths.append(28.0 * scale * shrink)
+            depths.append(17.0 * scale * shrink)
+    first = layout.shapes[layout.lumbar_levels[0]]
+    top = layout.poses[layout.lumbar_levels[0]].patient_from_local(np.array([[side * 0.36 * first.transverse_span,
+                                                                              first.posterior_wall_y + 18.0 * scale, 40.0]]))[0]
     return Sweep.through(np.vstack([top, controls]), [widths[0]] + widths, [depths[0]] + depths)
 
 
 def body_z_range(layout: SpineLayout) -> tuple[float, float]:
-    """The modelled body segment: 45 mm above L1's top to 35 mm below the sacrum (mm)."""
-    top = layout.poses["L1"].patient_from_local(np.array([[0.0, 0.0, 0.5 * layout.shapes["L1"].mid_height]]))[0][2] + 45.0
-    bottom = layout.poses["sacrum"].patient_from_local(np.array([[0.0, 0.0, -0.5 * layout.sacrum.body_height - 62.0]]))[0][2] - 35.0
+    """The modelled body segment: 45 mm above L1's top to 35 mm below the sacrum (mm).
+
+    On a fitted spine without L1 or the sacrum: 45 mm above its highest lumbar vertebra, and
+    80 mm below its lowest (as far as the sacrum would reach below L5).
+    """
+    first, last = layout.lumbar_levels[0], layout.lumbar_levels[-1]
+    top = layout.poses[first].patient_from_local(np.array([[0.0, 0.0, 0.5 * layout.shapes[first].mid_height]]))[0][2] + 45.0
+    if layout.sacrum is not None:
+        bottom = layout.poses["sacrum"].patient_from_local(np.array([[0.0, 0.0, -0.5 * layout.sacrum.body_height - 62.0]]))[0][2] - 35.0
+    else:
+        bottom = layout.poses[last].patient_from_local(np.array([[0.0, 0.0, -0.5 * layout.shapes[last].mid_height]]))[0][2] - 80.0
     return bottom, top
+
+
+def reference_level(layout: SpineLayout) -> str:
+    """The lumbar level the torso is placed from: L3, or the middle one of a fitted spine without it."""
+    levels = layout.lumbar_levels
+    return "L3" if "L3" in levels else levels[len(levels) // 2]
 
 
 def core_function(layout: SpineLayout, muscles: list[Sweep], grow_mm: float = 0.0) -> Callable[[np.ndarray], np.ndarray]:
@@ -84,7 +101,7 @@ def core_function(layout: SpineLayout, muscles: list[Sweep], grow_mm: float = 0.
     pieces blend; growing a smooth union's level set instead would not.
     """
     scale = layout.parameters.size_scale
-    l3 = layout.shapes["L3"]
+    l3 = layout.shapes[reference_level(layout)]
     # Torso core: flank-to-flank 280 mm, abdomen 130 mm in front of the L3 body centre
     # (fat added on top); its back is shaped by the paraspinal muscles and spinous processes.
     core_center_y = -130.0 * scale + 100.0 * scale

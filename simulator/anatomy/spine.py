@@ -18,13 +18,16 @@ from simulator.anatomy.parameters import PatientParameters
 from simulator.anatomy.pose import Pose, rotation_x, rotation_y, rotation_z
 from simulator.anatomy.vertebra import (
     FacetJoint,
+    NeckGroove,
     SacrumShape,
     VertebraShape,
     lumbar_vertebra_distance,
+    neck_groove,
+    sacral_groove,
     sacrum_distance,
 )
 
-__all__ = ["SpineLayout", "build_layout", "BONES", "DISCS"]
+__all__ = ["SpineLayout", "build_layout", "disc_distance", "BONES", "DISCS", "SIDES"]
 
 BONES: tuple[str, ...] = (*LUMBAR_LEVELS, "sacrum")
 #: Patient sides and the sign of x on them (LPS: +x is the patient's left).
@@ -53,8 +56,36 @@ class SpineLayout:
     #: Neutral-posture pose of each bone in the frame of the bone below, at size factor 1.
     unit_lower_from: dict[str, Pose]
 
-    def lower_bone(self, bone: str) -> str:
-        return BONES[BONES.index(bone) + 1]
+    @property
+    def bones(self) -> tuple[str, ...]:
+        """The bones of the layout, top to bottom (a fitted layout may lack some)."""
+        return BONES
+
+    @property
+    def lumbar_levels(self) -> tuple[str, ...]:
+        """The lumbar vertebrae of the layout, top to bottom."""
+        return LUMBAR_LEVELS
+
+    @property
+    def discs(self) -> tuple[str, ...]:
+        """The discs between neighbouring bones, upper level first."""
+        return DISCS
+
+    def lower_bone(self, bone: str) -> str | None:
+        """The bone below ``bone`` (``None`` below the sacrum)."""
+        index = BONES.index(bone) + 1
+        return BONES[index] if index < len(BONES) else None
+
+    def has_groove(self, bone: str, side: int) -> bool:
+        """Whether :meth:`groove` knows this groove (always, for the generated bones)."""
+        return True
+
+    def groove(self, bone: str, side: int) -> NeckGroove:
+        """The groove on the neck of ``bone``'s superior articular process on one side (``side``
+        +1 left, -1 right), in the bone's frame: where the medial branch of the level above runs
+        (for the sacrum: the L5 dorsal ramus)."""
+        joint = self.superior_joints[bone][0 if side > 0 else 1]
+        return sacral_groove(self.sacrum, joint) if bone == "sacrum" else neck_groove(self.shapes[bone], joint)
 
     def lower_from(self, bone: str) -> Pose:
         """Pose mapping ``bone``'s frame into the frame of the bone below it."""
@@ -107,44 +138,13 @@ class SpineLayout:
         return self.sacrum.body_height if bone == "sacrum" else self.shapes[bone].mid_height
 
     def disc_distance(self, disc: str, points: np.ndarray) -> np.ndarray:
-        """Signed distance (mm) to an intervertebral disc, at points in the patient frame.
+        """Signed distance (mm) to an intervertebral disc, at points in the patient frame
+        (:func:`disc_distance`)."""
+        return disc_distance(self, disc, points)
 
-        The disc fills the space between the two endplates (including their concavities) over
-        the mean of the two endplate footprints, bulging 0.5 mm beyond them.
-        """
-        upper, lower = self._disc_bones(disc)
-        up_pose, low_pose = self.poses[upper], self.poses[lower]
-        # Mid-frame: halfway rotation, centred between the two endplate centres.
-        up_local = up_pose.local_from_patient(points)
-        low_local = low_pose.local_from_patient(points)
-        up_shape = self.shapes[upper]
-        if lower == "sacrum":
-            low_w, low_d, low_top_slope, low_h = self.sacrum.body_width, self.sacrum.body_depth, 0.0, self.sacrum.body_height
-        else:
-            s = self.shapes[lower]
-            low_w, low_d, low_top_slope, low_h = s.body_width, s.body_depth, s.endplate_slope, s.mid_height
-        width = 0.5 * (up_shape.body_width + low_w) + 1.0
-        depth = 0.5 * (up_shape.body_depth + low_d) + 1.0
-        mid_local = 0.5 * (up_local + low_local)
-        # Into the endplates' concavities the disc reaches 3 mm past the endplate planes, but not
-        # at the rim: there a thin sleeve of disc round each body would be left (sub-voxel slivers).
-        radial = np.hypot(mid_local[:, 0] / (0.5 * width), (mid_local[:, 1] - 3.0) / (0.5 * depth + 3.0))
-        into_endplate = 3.0 * np.clip((0.9 - radial) / 0.15, 0.0, 1.0)
-        # Below the upper body's inferior endplate plane ...
-        below_upper = (up_local[:, 2] - (-0.5 * up_shape.mid_height + up_local[:, 1] * up_shape.endplate_slope + into_endplate))
-        # ... and above the lower body's superior endplate plane.
-        above_lower = ((0.5 * low_h - low_local[:, 1] * low_top_slope - into_endplate) - low_local[:, 2])
-        footprint = sdf.smooth_intersection(
-            sdf.ellipse_2d(mid_local[:, 0], mid_local[:, 1] - 3.0, 0.5 * width, 0.5 * depth + 3.0),
-            mid_local[:, 1] - 0.5 * depth, 3.0)
-        disc = sdf.smooth_intersection(footprint, np.maximum(below_upper, above_lower), 1.0)
-        # The bodies themselves are bone: the disc ends at their surfaces.
-        for bone in (upper, lower):
-            disc = np.maximum(disc, -self._body_only(bone, points))
-        return disc
-
-    def _body_only(self, bone: str, points: np.ndarray) -> np.ndarray:
-        """Distance to the vertebral body alone (the disc ends at its surface), same scaling rule."""
+    def body_distance(self, bone: str, points: np.ndarray) -> np.ndarray:
+        """Signed distance (mm) to the vertebral body alone at points in the patient frame (the
+        disc ends at its surface), same scaling rule."""
         from simulator.anatomy.vertebra import _body, _sacral_body
 
         scale = self.parameters.size_scale
@@ -154,9 +154,52 @@ class SpineLayout:
         return scale * _body(unit_local, self.shapes[bone].unit())
 
     @staticmethod
-    def _disc_bones(disc: str) -> tuple[str, str]:
+    def disc_bones(disc: str) -> tuple[str, str]:
+        """The bones above and below a disc (``disc_L5_S1`` -> L5, sacrum)."""
         _, upper, lower = disc.split("_")
         return upper, ("sacrum" if lower == "S1" else lower)
+
+
+def disc_distance(layout, disc: str, points: np.ndarray) -> np.ndarray:
+    """Signed distance (mm) to an intervertebral disc, at points in the patient frame.
+
+    The disc fills the space between the two endplates (including their concavities) over
+    the mean of the two endplate footprints, bulging 0.5 mm beyond them, and ends at the
+    surfaces of the two bodies (``layout.body_distance``). ``layout`` is a
+    :class:`SpineLayout` or any layout with the same shapes, poses and body distances (a
+    spine fitted to imported bones).
+    """
+    upper, lower = layout.disc_bones(disc)
+    up_pose, low_pose = layout.poses[upper], layout.poses[lower]
+    # Mid-frame: halfway rotation, centred between the two endplate centres.
+    up_local = up_pose.local_from_patient(points)
+    low_local = low_pose.local_from_patient(points)
+    up_shape = layout.shapes[upper]
+    if lower == "sacrum":
+        low_w, low_d, low_top_slope, low_h = layout.sacrum.body_width, layout.sacrum.body_depth, 0.0, layout.sacrum.body_height
+    else:
+        s = layout.shapes[lower]
+        low_w, low_d, low_top_slope, low_h = s.body_width, s.body_depth, s.endplate_slope, s.mid_height
+    width = 0.5 * (up_shape.body_width + low_w) + 1.0
+    depth = 0.5 * (up_shape.body_depth + low_d) + 1.0
+    mid_local = 0.5 * (up_local + low_local)
+    # Into the endplates' concavities the disc reaches 3 mm past the endplate planes, but not
+    # at the rim: there a thin sleeve of disc round each body would be left (sub-voxel slivers).
+    radial = np.hypot(mid_local[:, 0] / (0.5 * width), (mid_local[:, 1] - 3.0) / (0.5 * depth + 3.0))
+    into_endplate = 3.0 * np.clip((0.9 - radial) / 0.15, 0.0, 1.0)
+    # Below the upper body's inferior endplate plane ...
+    below_upper = (up_local[:, 2] - (-0.5 * up_shape.mid_height + up_local[:, 1] * up_shape.endplate_slope + into_endplate))
+    # ... and above the lower body's superior endplate plane.
+    above_lower = ((0.5 * low_h - low_local[:, 1] * low_top_slope - into_endplate) - low_local[:, 2])
+    footprint = sdf.smooth_intersection(
+        sdf.ellipse_2d(mid_local[:, 0], mid_local[:, 1] - 3.0, 0.5 * width, 0.5 * depth + 3.0),
+        mid_local[:, 1] - 0.5 * depth, 3.0)
+    disc = sdf.smooth_intersection(footprint, np.maximum(below_upper, above_lower), 1.0)
+    # The bodies themselves are bone: the disc ends at their surfaces.
+    for bone in (upper, lower):
+        disc = np.maximum(disc, -layout.body_distance(bone, points))
+    return disc
+
 
 
 def build_layout(parameters: PatientParameters) -> SpineLayout:

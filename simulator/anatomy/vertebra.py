@@ -29,7 +29,7 @@ from simulator.anatomy.paths import smooth_path, surface_point
 from simulator.anatomy.pose import Pose
 
 __all__ = ["VertebraShape", "FacetJoint", "NeckGroove", "neck_groove", "sacral_groove", "lumbar_vertebra_distance", "sacrum_distance",
-           "SacrumShape", "mamillary_and_accessory", "NECK_SLOPE_DEG"]
+           "SacrumShape", "mamillary_and_accessory", "groove_beside", "NECK_SLOPE_DEG"]
 
 #: Fillet radius where parts of one bone meet (mm).
 FILLET_MM = 2.5
@@ -280,8 +280,8 @@ class NeckGroove:
         return sdf.rounded_box(points, center, tuple(half), None, 1.0)
 
 
-def _groove_beside(plate, below, side: int, top: float, back: float, slope_deg: float, descent: float,
-                   wall_y: float | None = None) -> NeckGroove:
+def groove_beside(plate, below, side: int, top: float, back: float, slope_deg: float, descent: float,
+                  wall_y: float | None = None, *, from_inside: bool = False) -> NeckGroove:
     """A neck groove at unit scale: beside the articular plate ``plate``, behind the bony shelf
     ``below`` (a transverse process, the sacral ala), both signed-distance functions.
 
@@ -290,6 +290,11 @@ def _groove_beside(plate, below, side: int, top: float, back: float, slope_deg: 
     shelf's back, measured 1 mm lateral of the wall (a transverse process tilts backwards and, at
     L5, rises laterally). ``top`` and ``back`` are first guesses of the shelf's upper surface (z)
     and back (y); ``descent`` is how far the groove falls (mm).
+
+    With ``from_inside`` the shelf's back and upper surface are found leaving it from its
+    deepest point within 8 mm in front of and below the guesses (backwards, upwards) rather than
+    arriving from behind and above: on a real bone the mamillary process can stand behind the
+    shelf where the generated one has nothing.
     """
     lateral, up, forwards = np.array([side, 0.0, 0.0]), np.array([0.0, 0.0, 1.0]), np.array([0.0, -1.0, 0.0])
     wall_x = 0.0
@@ -297,8 +302,17 @@ def _groove_beside(plate, below, side: int, top: float, back: float, slope_deg: 
         far_above = np.array([side * 80.0, back + 0.3 if wall_y is None else wall_y, top + 2.0])
         wall_x = float(surface_point(lambda p: -plate(p), far_above, -lateral, 80.0)[0])
         beside = wall_x + side * 1.0
-        back = float(surface_point(lambda p: -below(p), np.array([beside, back + 12.0, top - 2.5]), forwards, 24.0)[1])
-        top = float(surface_point(lambda p: -below(p), np.array([beside, back - 1.0, top + 12.0]), -up, 24.0)[2])
+        if from_inside:
+            # From the deepest point of the shelf within 8 mm in front of and below the guesses.
+            y, z = (g.ravel() for g in np.meshgrid(np.arange(back - 8.0, back + 0.01, 0.5), np.arange(top - 8.0, top + 0.01, 0.5)))
+            window = np.column_stack([np.full(y.size, beside), y, z])
+            deepest = window[int(np.argmin(below(window)))]
+            back = float(surface_point(below, deepest, -forwards, 24.0)[1])
+            column = np.column_stack([np.full(17, beside), np.full(17, back - 1.0), np.arange(top - 8.0, top + 0.01, 0.5)])
+            top = float(surface_point(below, column[int(np.argmin(below(column)))], up, 24.0)[2])
+        else:
+            back = float(surface_point(lambda p: -below(p), np.array([beside, back + 12.0, top - 2.5]), forwards, 24.0)[1])
+            top = float(surface_point(lambda p: -below(p), np.array([beside, back - 1.0, top + 12.0]), -up, 24.0)[2])
     length = descent / np.sin(np.radians(slope_deg))
     return NeckGroove(side, np.array([wall_x, back - 1.0, top]), wall_x, slope_deg, float(length), 4.0, back + 0.3)
 
@@ -313,7 +327,7 @@ def neck_groove(shape: "VertebraShape", joint: FacetJoint) -> NeckGroove:
     """
     k = shape.scale
     unit, unit_joint = shape.unit(), joint.scaled(1.0 / k)
-    groove = _groove_beside(unit_joint.superior_process, lambda p: _transverse_processes(p, unit), joint.side,
+    groove = groove_beside(unit_joint.superior_process, lambda p: _transverse_processes(p, unit), joint.side,
                             unit.transverse_center_z + 0.5 * unit.transverse_height,
                             unit.transverse_y + 0.5 * unit.transverse_thickness, NECK_SLOPE_DEG[shape.level],
                             0.5 * unit.transverse_height + 0.5)
@@ -341,7 +355,7 @@ def sacral_groove(shape: "SacrumShape", joint: FacetJoint) -> NeckGroove:
                        unit_joint.center[1] + np.arange(-10.0, 15.0, 0.1))
     section = np.column_stack([x.ravel(), y.ravel(), np.full(x.size, unit.ala_top_z + 2.0)])
     posterior_end = float(section[unit_joint.superior_process(section) < 0.0, 1].max())
-    groove = _groove_beside(unit_joint.superior_process, ala, joint.side, unit.ala_top_z, posterior_end + 3.0,
+    groove = groove_beside(unit_joint.superior_process, ala, joint.side, unit.ala_top_z, posterior_end + 3.0,
                             NECK_SLOPE_DEG["sacrum"], 0.8 * unit_joint.process_extra_down, wall_y=posterior_end - 1.0)
     return groove.scaled(k)
 
@@ -451,19 +465,20 @@ def _laminae_and_spine(points: np.ndarray, shape: VertebraShape, joints: list[Fa
     return result
 
 
-def mamillary_and_accessory(shape: VertebraShape, joint: FacetJoint) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+def mamillary_and_accessory(shape: VertebraShape, groove: NeckGroove) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """The mamillary and the accessory process on one side, as ellipsoids (centre, semi-axes in mm).
 
     They flank the lower end of the neck groove (:func:`neck_groove`): the mamillary process on
     the posterior border of the superior articular process, medial of the groove and above its
     end; the accessory process on the back of the transverse process's root, lateral of it and
     below. The medial branch leaves the groove through the notch between the two, under the
-    mamillo-accessory ligament (Bogduk, Spine 1981). In the vertebra's frame, at its scale.
+    mamillo-accessory ligament (Bogduk, Spine 1981). In the vertebra's frame, at its scale;
+    ``groove`` is the neck groove on that side (:func:`neck_groove`, or one found on an
+    imported bone).
     """
     k = shape.scale
-    groove = neck_groove(shape, joint)
     notch = groove.notch
-    side = joint.side
+    side = groove.side
     mamillary = np.array([groove.wall_x - side * 3.5 * k, notch[1] + 0.5 * k, notch[2] + 3.5 * k])
     accessory = np.array([groove.wall_x + side * 4.5 * k, shape.transverse_y + 0.5 * shape.transverse_thickness + 0.5 * k,
                           notch[2] - 1.0 * k])
@@ -473,7 +488,7 @@ def mamillary_and_accessory(shape: VertebraShape, joint: FacetJoint) -> tuple[tu
 def _mamillary_and_accessory(points: np.ndarray, shape: VertebraShape, joints: list[FacetJoint]) -> np.ndarray:
     """Signed distance to the mamillary and accessory processes of both sides (mm)."""
     return sdf.union(*(sdf.ellipsoid(points, center, tuple(radii))
-                       for joint in joints for center, radii in mamillary_and_accessory(shape, joint)))
+                       for joint in joints for center, radii in mamillary_and_accessory(shape, neck_groove(shape, joint))))
 
 
 def canal_distance(points: np.ndarray, shape: VertebraShape) -> np.ndarray:

@@ -38,7 +38,7 @@ from simulator.fluoro.image import (AUTO_WINDOW_RADIUS, PHOTONS_PER_MM2_PER_NGY,
 from simulator.fluoro.materials import MeshAnatomy
 from simulator.fluoro.projection import Projection
 from simulator.fluoro.raster import rasterize_path_lengths
-from simulator.fluoro.volume import AttenuationVolume
+from simulator.fluoro.volume import AttenuationVolume, MaterialVolume
 
 __all__ = ["Fluoroscope", "Shot", "NeedleLike", "steel_attenuation_per_mm", "needle_segments", "automatic_exposure",
            "STEEL_ATTENUATION_PER_CM", "ABC_TARGET_NGY", "ABC_MAX_MA"]
@@ -228,10 +228,10 @@ class Fluoroscope:
 
     Parameters
     ----------
-    anatomy : MeshAnatomy or AttenuationVolume
-        What is imaged. A volume holds μ at one energy (that of its conversion): the
-        technique's effective energy then changes the needles' steel and the noise, not the
-        anatomy's attenuation.
+    anatomy : MeshAnatomy or AttenuationVolume or MaterialVolume
+        What is imaged. An attenuation volume holds μ at one energy (that of its conversion):
+        the technique's effective energy then changes the needles' steel and the noise, not the
+        anatomy's attenuation; a material volume (a CT) follows the energy.
     geometry : CArmGeometry, optional
         The imaging chain (default: reference-sheet defaults, 512² pixels).
     detector : DetectorModel, optional
@@ -240,10 +240,11 @@ class Fluoroscope:
         How many poses' anatomy path lengths to keep (each costs channels × pixels² × 4 bytes).
     """
 
-    def __init__(self, anatomy: MeshAnatomy | AttenuationVolume, geometry: CArmGeometry | None = None, *,
+    def __init__(self, anatomy: MeshAnatomy | AttenuationVolume | MaterialVolume, geometry: CArmGeometry | None = None, *,
                  detector: DetectorModel | None = None, cached_poses: int = 4) -> None:
-        if not isinstance(anatomy, (MeshAnatomy, AttenuationVolume)):
-            raise ParameterError("anatomy", type(anatomy).__name__, "a MeshAnatomy or an AttenuationVolume (with its affine)")
+        if not isinstance(anatomy, (MeshAnatomy, AttenuationVolume, MaterialVolume)):
+            raise ParameterError("anatomy", type(anatomy).__name__,
+                                 "a MeshAnatomy, an AttenuationVolume (with its affine) or a MaterialVolume (a CT)")
         if not 1 <= int(cached_poses) <= 64:
             raise ParameterError("cached_poses", cached_poses, "1 to 64")
         self.anatomy = anatomy
@@ -257,11 +258,16 @@ class Fluoroscope:
 
     @classmethod
     def from_scene(cls, scene, geometry: CArmGeometry | None = None, **options) -> "Fluoroscope":
-        """A fluoroscope for a :class:`~simulator.scene.Scene`, its table under the patient's front."""
+        """A fluoroscope for a :class:`~simulator.scene.Scene`, its table under the patient's front.
+
+        A patient imported from a CT is imaged from its CT (:class:`MaterialVolume`); any other
+        from its structures' surfaces (:class:`MeshAnatomy`).
+        """
         geometry = geometry or CArmGeometry()
         body = scene.structure("body").mesh.vertices
         geometry = replace(geometry, table=replace(geometry.table, top_y_mm=float(body[:, 1].min())))
-        return cls(MeshAnatomy.from_scene(scene), geometry, **options)
+        ct = scene.anatomy.ct
+        return cls(ct.attenuation() if ct is not None else MeshAnatomy.from_scene(scene), geometry, **options)
 
     def with_geometry(self, geometry: CArmGeometry) -> "Fluoroscope":
         """The same anatomy and detector with another geometry (empty cache)."""
@@ -324,6 +330,8 @@ class Fluoroscope:
                 _chain.weighted_channel_sum(self.anatomy.differential_per_mm(energy_kev),
                                             lengths, attenuation_per_mm("air", energy_kev) * self.geometry.source_to_image_mm,
                                             projection.ray_length_factor, combined)
+            elif isinstance(self.anatomy, MaterialVolume):
+                combined = self.anatomy.line_integrals(projection, energy_kev)
             else:
                 combined = self.anatomy.line_integrals(projection)
             combined.setflags(write=False)

@@ -26,7 +26,7 @@ from simulator._validation import check_range
 from simulator.errors import ParameterError
 from simulator.fluoro.projection import Projection
 
-__all__ = ["AttenuationVolume", "volume_from_label_volume"]
+__all__ = ["AttenuationVolume", "MaterialVolume", "BASIS_DISPLACES", "volume_from_label_volume"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,3 +151,75 @@ def volume_from_label_volume(labels, energy_kev: float) -> AttenuationVolume:
     affine = np.diag([labels.spacing_mm] * 3 + [1.0])
     affine[:3, 3] = labels.origin_mm
     return AttenuationVolume(values, affine)
+
+
+#: Basis materials of a :class:`MaterialVolume` and what each displaces (differential
+#: attenuation, as the mesh channels of :mod:`simulator.fluoro.materials`).
+BASIS_DISPLACES: dict[str, str] = {"soft_tissue": "air", "cortical_bone": "soft_tissue"}
+
+
+class MaterialVolume:
+    """A CT as fractions of basis materials, so its attenuation follows the beam's energy.
+
+    Each voxel holds, per basis material, the fraction of it that displaces the material below
+    (soft tissue displaces air, cortical bone displaces soft tissue; see
+    :func:`simulator.patient_import.ct.hu_to_basis`). A pose's path integrals of the fractions
+    are ray-marched once (:class:`AttenuationVolume`'s marcher) and kept for the last
+    ``cached_poses`` poses; a shot at any energy then costs a weighted sum:
+    ``Σ μ·L = μ_air · |ray| + Σ_m (μ_m − μ_displaced) · ∫ f_m``.
+
+    Parameters
+    ----------
+    fractions : dict of str to numpy.ndarray
+        Basis material (a key of :data:`BASIS_DISPLACES`) to its voxel fractions, all one shape.
+    patient_from_index : numpy.ndarray, shape (4, 4)
+        Voxel centres in the patient frame (mm).
+    step_voxels : float, default: 0.5
+        Ray-marching step.
+    cached_poses : int, default: 4
+        Poses whose path integrals are kept.
+
+    Examples
+    --------
+    >>> soft = np.ones((4, 4, 4), np.float32)
+    >>> volume = MaterialVolume({"soft_tissue": soft, "cortical_bone": 0 * soft}, np.eye(4))
+    >>> volume.materials
+    ('soft_tissue', 'cortical_bone')
+    """
+
+    def __init__(self, fractions: dict[str, np.ndarray], patient_from_index: np.ndarray, *, step_voxels: float = 0.5,
+                 cached_poses: int = 4) -> None:
+        unknown = set(fractions) - set(BASIS_DISPLACES)
+        if unknown:
+            raise ParameterError("fractions", sorted(unknown), f"basis materials {', '.join(BASIS_DISPLACES)}")
+        self._volumes = {m: AttenuationVolume(f, patient_from_index, step_voxels) for m, f in fractions.items()}
+        self._cache: dict[tuple, dict[str, np.ndarray]] = {}
+        self._cached_poses = int(cached_poses)
+
+    @property
+    def materials(self) -> tuple[str, ...]:
+        return tuple(self._volumes)
+
+    @property
+    def patient_from_index(self) -> np.ndarray:
+        return next(iter(self._volumes.values())).patient_from_index
+
+    def path_integrals(self, projection: Projection) -> dict[str, np.ndarray]:
+        """``∫ f_m`` along every pixel's ray, mm, per basis material (cached per pose)."""
+        key = (projection.geometry, projection.pose)
+        if key not in self._cache:
+            if len(self._cache) >= self._cached_poses:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = {m: v.line_integrals(projection) for m, v in self._volumes.items()}
+        return self._cache[key]
+
+    def line_integrals(self, projection: Projection, energy_kev: float) -> np.ndarray:
+        """``Σ μ·L`` for every pixel at ``energy_kev`` (float32, shape (pixels, pixels)), air included."""
+        from simulator.tissues import attenuation_per_mm
+
+        total = (attenuation_per_mm("air", energy_kev) * projection.geometry.source_to_image_mm
+                 * projection.ray_length_factor).astype(np.float32)
+        for material, integral in self.path_integrals(projection).items():
+            differential = attenuation_per_mm(material, energy_kev) - attenuation_per_mm(BASIS_DISPLACES[material], energy_kev)
+            total += np.float32(differential) * integral
+        return total

@@ -23,7 +23,7 @@ KIND_COLORS: dict[str, str] = {
     "vertebra": "ivory", "sacrum": "ivory", "disc": "lightsteelblue", "dural_sac": "gold", "root": "yellow",
     "ganglion": "orange", "ventral_ramus": "khaki", "dorsal_ramus": "darkorange", "medial_branch": "red",
     "artery": "firebrick", "vein": "royalblue", "muscle": "indianred", "fat": "khaki", "skin": "peachpuff",
-    "body": "peachpuff", "ligament": "lightgreen",
+    "body": "peachpuff", "ligament": "lightgreen", "bone": "wheat",
 }
 #: Camera directions (from the focal point towards the camera) in the patient frame, and up.
 VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {

@@ -1,0 +1,111 @@
+"""Imported patients, made once per test session (an import takes 20-70 s).
+
+The real data live in ``shared/realdata`` beside the project (``$RHIZOSIM_REALDATA`` overrides);
+tests that need them skip with the reason when they are absent (a fresh clone has none).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def realdata_folder() -> Path | None:
+    """``$RHIZOSIM_REALDATA``, or the first ``shared/realdata`` found walking up from the tests."""
+    given = os.environ.get("RHIZOSIM_REALDATA")
+    if given:
+        return Path(given) if Path(given).is_dir() else None
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "realdata"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def need_realdata(*parts: str) -> Path:
+    folder = realdata_folder()
+    path = folder.joinpath(*parts) if folder else None
+    if path is None or not path.exists():
+        pytest.skip(f"real data {'/'.join(parts)} not found (shared/realdata beside the project, or $RHIZOSIM_REALDATA)")
+    return path
+
+
+VHP_LEVELS = ("L1", "L2", "L3", "L4", "L5")
+
+
+def write_description(folder: Path, files: dict[str, str], extra: str = "", units: str | None = None) -> Path:
+    """A patient.toml naming ``files`` (bone id -> file name)."""
+    lines = [extra] if extra else []
+    if units:
+        lines.insert(0, f'units = "{units}"')
+    for bone, name in files.items():
+        kind = "sacrum" if bone == "sacrum" else "vertebra"
+        lines += ["[[structure]]", f'file = "{name}"', f'kind = "{kind}"'] + ([f'level = "{bone}"'] if kind == "vertebra" else [])
+    path = folder / "patient.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def vhp_folder(tmp_path_factory):
+    """The six Visible Human meshes (metres, OBJ) with a description, linked into a temporary folder."""
+    source = need_realdata("vhp_lumbar")
+    folder = tmp_path_factory.mktemp("vhp")
+    files = {}
+    for level in (*VHP_LEVELS, "S1"):
+        (folder / f"{level}.obj").symlink_to(source / f"{level}.obj")
+        files["sacrum" if level == "S1" else level] = f"{level}.obj"
+    write_description(folder, files)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def vhp_patient(vhp_folder):
+    from simulator.patient_import import import_meshes
+
+    return import_meshes(vhp_folder)
+
+
+@pytest.fixture(scope="session")
+def vhp_scene(vhp_patient, tmp_path_factory):
+    """The imported VHP patient saved and loaded back, as every command loads it."""
+    from simulator.anatomy.assets import save_anatomy
+    from simulator.scene import Scene
+
+    folder = save_anatomy(vhp_patient.anatomy, tmp_path_factory.mktemp("vhp_patient"))
+    return Scene.load(folder)
+
+
+@pytest.fixture(scope="session")
+def ct_paths():
+    return (need_realdata("totalsegmentator_ct", "example_ct.nii.gz"), need_realdata("totalsegmentator_ct", "example_seg.nii.gz"))
+
+
+@pytest.fixture(scope="session")
+def ct_patient(ct_paths):
+    from simulator.patient_import.ct_patient import import_ct
+
+    return import_ct(ct_paths[0], labels=ct_paths[1])
+
+
+@pytest.fixture(scope="session")
+def ct_scene(ct_patient, tmp_path_factory):
+    from simulator.anatomy.assets import save_anatomy
+    from simulator.scene import Scene
+
+    folder = save_anatomy(ct_patient.anatomy, tmp_path_factory.mktemp("ct_patient"))
+    scene = Scene.load(folder)
+    scene.folder = folder  # where it was saved (a scenario test copies it)
+    return scene
+
+
+def random_rotation(seed: int) -> np.ndarray:
+    q = np.random.default_rng(seed).normal(size=4)
+    q /= np.linalg.norm(q)
+    w, x, y, z = q
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])

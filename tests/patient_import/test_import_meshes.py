@@ -1,0 +1,169 @@
+"""Importing meshes: real Visible Human vertebrae, and the default patient's own bones as ground truth.
+
+Published values used: medial branches < 2 mm thick (Cohen 2011, anatomy.md §3); lumbar body
+widths 40-50 mm and spinous processes ending 45-70 mm behind the body's back
+(``shared/reference/anatomy.md`` §5).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from simulator.patient_import import import_meshes
+from tests.helpers import record
+from tests.patient_import.conftest import VHP_LEVELS, random_rotation, write_description
+
+pytestmark = pytest.mark.realdata
+LEVELS = (*VHP_LEVELS, "sacrum")
+
+
+def test_vhp_bones_are_ordered_and_aligned(vhp_patient):
+    """Metres detected; the six bones lie in order down the patient's z; L3 upright at the origin;
+    posterior elements behind the bodies; left pedicles on the left."""
+    report, marks = vhp_patient.report, vhp_patient.anatomy.landmarks_mm
+    assert {f["units"] for f in report["files"]} == {"m"}
+    assert report["bones_present"] == list(LEVELS) and report["bones_absent"] == []
+    heights = [marks[f"body_center_{b}"][2] for b in LEVELS]
+    assert np.all(np.diff(heights) < -25.0), heights  # each body at least 25 mm below the one above
+    np.testing.assert_allclose(marks["body_center_L3"], 0.0, atol=0.5)
+    assert report["alignment"]["reference_residual_deg"] < 0.5
+    for level in VHP_LEVELS:
+        center = marks[f"body_center_{level}"]
+        behind = marks[f"spinous_tip_{level}"][1] - center[1]
+        assert 45.0 < behind < 80.0, (level, behind)
+        assert marks[f"pedicle_{level}_left"][0] > 10.0 > -10.0 > marks[f"pedicle_{level}_right"][0]
+        record("VHP import: spinous tip behind the body centre", level, behind, "45-80 mm", 45.0 < behind < 80.0)
+    for level in VHP_LEVELS:  # measured body widths, against anatomy.md §5's 40-50 mm
+        width = vhp_patient.anatomy.layout.shapes[level].body_width
+        assert 38.0 < width < 56.0, (level, width)
+
+
+def test_vhp_medial_branches_run_at_their_landmarks(vhp_patient):
+    """Each medial branch Ln (L1-L4) passes beside the SAP-TP junction of L(n+1), found on the real
+    bone (within 5 mm: on the generated bones 1.3-1.7 mm, on these real ones 2.4-4.5 mm, because
+    the back of a real transverse process falls away below its border where the needle rests),
+    and lies on that bone (0.95 mm between its axis and the surface at its closest, as the
+    generator keeps); the L5 dorsal ramus likewise at the ala-SAP groove."""
+    anatomy = vhp_patient.anatomy
+    scene_fields = {b: anatomy.structures[b].field for b in LEVELS}
+    for index, level in enumerate(VHP_LEVELS):
+        below = LEVELS[index + 1]
+        for side in ("left", "right"):
+            nerve_id = f"medial_branch_{level}_{side}" if level != "L5" else f"dorsal_ramus_L5_{side}"
+            landmark = f"sap_tp_junction_{below}_{side}" if below != "sacrum" else f"ala_sap_groove_{side}"
+            nerve = anatomy.structures[nerve_id].field
+            target = anatomy.landmarks_mm[landmark]
+            gap = float(nerve.signed_distance(target[None])[0])
+            on_bone = float(scene_fields[below].signed_distance(target[None])[0])
+            clearance = float(np.min(scene_fields[below].signed_distance(nerve.points_mm)))
+            record("VHP import: nerve surface to its landmark", nerve_id, gap, "0-5 mm (landmark beside the nerve)",
+                   0.0 < gap < 5.0)
+            assert 0.0 < gap < 5.0, (nerve_id, gap)
+            assert abs(on_bone) < 0.3, (landmark, on_bone)  # the landmark is on the real bone's surface
+            assert 0.5 < clearance < 1.5, (nerve_id, clearance)  # the nerve lies on that bone, not in it
+            assert nerve.radii_mm.max() * 2 < 2.0 or level == "L5"
+
+
+def test_vhp_textbook_needle_reaches_the_target(vhp_scene):
+    """The textbook approach, aimed from the landmarks found on the real L5, stops on bone beside the
+    right L4 medial branch."""
+    from simulator.approach import place_needle, textbook_approach
+    from simulator.targeting import assess
+
+    needle, events = place_needle(vhp_scene, textbook_approach("medial_branch_L4_right"))
+    report = assess(vhp_scene, needle, "medial_branch_L4_right")
+    record("VHP import: textbook needle, active tip to the right L4 MB", "L4 right", report.active_to_target_mm, "< 3 mm",
+           report.active_to_target_mm < 3.0)
+    assert needle.bone_contact and "L5" in events[-1].message
+    assert report.active_to_target_mm < 3.0 and report.closest_nerve_id == "medial_branch_L4_right"
+
+
+def test_vhp_saved_patient_loads_with_its_fitted_spine(vhp_patient, vhp_scene):
+    from simulator.patient_import.fitted_spine import FittedSpine
+
+    assert isinstance(vhp_scene.layout, FittedSpine)
+    for name, point in vhp_patient.anatomy.landmarks_mm.items():
+        np.testing.assert_allclose(vhp_scene.landmark(name), point, atol=1e-3, err_msg=name)
+    pose, saved = vhp_patient.anatomy.layout.poses["L5"], vhp_scene.layout.poses["L5"]
+    np.testing.assert_allclose(saved.rotation, pose.rotation, atol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def vhp_moved(vhp_folder, tmp_path_factory):
+    """The same bones in another frame (a random rotation and shift) and unit (mm), as STL and PLY."""
+    folder = tmp_path_factory.mktemp("vhp_moved")
+    rotation, shift = random_rotation(11), np.array([310.0, -42.0, 1250.0])
+    files = {}
+    for index, level in enumerate((*VHP_LEVELS, "S1")):
+        mesh = trimesh.load(vhp_folder / f"{level}.obj", force="mesh", process=False)
+        moved = trimesh.Trimesh(np.asarray(mesh.vertices) * 1000.0 @ rotation.T + shift, mesh.faces, process=False)
+        name = f"{level}.{'stl' if index % 2 else 'ply'}"
+        moved.export(folder / name)
+        files["sacrum" if level == "S1" else level] = name
+    write_description(folder, files)
+    return import_meshes(folder)
+
+
+def test_vhp_alignment_does_not_depend_on_the_files_frame(vhp_patient, vhp_moved):
+    """Rotated, shifted and in mm, the same bones give the same patient: every landmark found in both
+    within 0.5 mm (a needle landmark whose search ray finds no bone in one frame may be left out,
+    and is reported; at most one here)."""
+    assert {f["units"] for f in vhp_moved.report["files"]} == {"mm"}
+    common = set(vhp_moved.anatomy.landmarks_mm) & set(vhp_patient.anatomy.landmarks_mm)
+    missing = set(vhp_moved.anatomy.landmarks_mm) ^ set(vhp_patient.anatomy.landmarks_mm)
+    assert len(missing) <= 1 and all(name.startswith("sap_tp_junction_") for name in missing), missing
+    assert all(any(name in w for w in (vhp_moved.report["warnings"] + vhp_patient.report["warnings"])) for name in missing)
+    errors = {name: float(np.linalg.norm(vhp_moved.anatomy.landmarks_mm[name] - vhp_patient.anatomy.landmarks_mm[name]))
+              for name in common}
+    worst = max(errors, key=errors.get)
+    record("VHP import: landmark moved by the file's frame", worst, errors[worst], "< 0.5 mm", errors[worst] < 0.5)
+    assert errors[worst] < 0.5, (worst, errors[worst])
+
+
+@pytest.fixture(scope="module")
+def generated_as_files(default_scene, tmp_path_factory):
+    """The default patient's bones written as files of a foreign frame, in metres, one with a hole."""
+    folder = tmp_path_factory.mktemp("generated")
+    rotation, shift = random_rotation(5), np.array([0.2, 0.9, -0.4])
+    files = {}
+    for bone in LEVELS:
+        mesh = default_scene.structure(bone).mesh
+        faces = mesh.faces
+        if bone == "L2":  # a hole of about 5 mm across, on the body's front
+            centers = mesh.vertices[faces].mean(axis=1)
+            front = mesh.vertices[faces[:, 0]][np.argmin(centers[:, 1])]
+            faces = faces[np.linalg.norm(centers - front, axis=1) > 2.5]
+        vertices = (mesh.vertices.astype(float) @ rotation.T) / 1000.0 + shift
+        trimesh.Trimesh(vertices, faces, process=False).export(folder / f"{bone}.obj")
+        files[bone] = f"{bone}.obj"
+    write_description(folder, files)
+    return import_meshes(folder)
+
+
+@pytest.mark.slow
+def test_generated_bones_come_back_where_the_generator_put_them(default_scene, generated_as_files):
+    """Ground truth: the generator's bones, exported in a foreign frame and metres (one with a hole),
+    import to landmarks within 1.5 mm of the generator's (body centres, junctions), and nerves
+    beside them."""
+    imported = generated_as_files
+    assert imported.report["files"][1]["watertight"] is False  # L2, with its hole
+    errors = {}
+    for name in [f"body_center_{b}" for b in VHP_LEVELS] + [f"sap_tp_junction_{b}_{s}" for b in ("L2", "L3", "L4")
+                                                             for s in ("left", "right")]:
+        errors[name] = float(np.linalg.norm(imported.anatomy.landmarks_mm[name] - default_scene.landmark(name)))
+        record("generated bones re-imported: landmark error", name, errors[name], "< 1.5 mm", errors[name] < 1.5)
+    assert max(errors.values()) < 1.5, errors
+    assert "medial_branch_L3_left" in imported.anatomy.structures
+    volume = imported.anatomy.structures["L2"].mesh.volume_mm3()
+    assert abs(volume / default_scene.structure("L2").mesh.volume_mm3() - 1.0) < 0.02  # the hole is closed
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="on the generated L5 (L5's thick, rising transverse process) the needle landmark "
+                                       "found on the surface lies about 10 mm from the generator's own; not solved yet")
+def test_generated_l5_junction_comes_back(default_scene, generated_as_files):
+    for side in ("left", "right"):
+        name = f"sap_tp_junction_L5_{side}"
+        assert np.linalg.norm(generated_as_files.anatomy.landmarks_mm[name] - default_scene.landmark(name)) < 1.5
