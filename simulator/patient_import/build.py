@@ -39,7 +39,8 @@ from simulator.errors import AssetError
 from simulator.fields import GridField
 from simulator.mesh import TriangleMesh, surface_from_grid
 from simulator.patient_import.alignment import Axes, axes_from_bones, axes_from_landmarks, spine_index
-from simulator.patient_import.description import DESCRIPTION_NAME, PatientDescription, StructureEntry, load_description
+from simulator.patient_import.description import (DESCRIPTION_NAME, PatientDescription, StructureEntry,
+                                                  describe_from_file_names, load_description)
 from simulator.patient_import.fitted_spine import FittedSpine
 from simulator.patient_import.inside import InsideReport, signed_distance_grid
 from simulator.patient_import.landmarks import (BoneMeasurement, find_groove, find_sacral_groove, measure_sacrum,
@@ -242,7 +243,9 @@ def import_meshes(path: str | Path, *, workers: int | None = None, fat_thickness
     Parameters
     ----------
     path : str or Path
-        The folder (holding ``patient.toml``) or the description file itself.
+        The folder (holding ``patient.toml``, or mesh files whose names tell their structures:
+        :func:`~simulator.patient_import.description.describe_from_file_names`) or the
+        description file itself.
     workers : int, optional
         Processes for the grids and generated structures (default: CPUs, at most 4).
     fat_thickness_mm : float, optional
@@ -259,7 +262,11 @@ def import_meshes(path: str | Path, *, workers: int | None = None, fat_thickness
     started = time.perf_counter()
     path = Path(path)
     path = path / DESCRIPTION_NAME if path.is_dir() else path
-    description = load_description(path)
+    described_by = DESCRIPTION_NAME
+    if path.name == DESCRIPTION_NAME and not path.exists() and path.parent.is_dir():
+        description, described_by = describe_from_file_names(path.parent), "file names"
+    else:
+        description = load_description(path)
     meshes, bones_unit = _read_all(description, path)
     bone_ids = {sid: entry.bone for sid, (entry, _, _) in meshes.items() if entry.bone}
     file_bones = {bone_ids[sid]: meshes[sid][1].vertices for sid in bone_ids}
@@ -314,7 +321,8 @@ def import_meshes(path: str | Path, *, workers: int | None = None, fat_thickness
                       "surface_to_field_max_mm": round(float(on_surface.max()), 3)})
     residual = measured[reference].pose
     report = {
-        "kind": "meshes", "source": str(path), "description": description.description,
+        "kind": "meshes", "source": str(path if described_by == DESCRIPTION_NAME else path.parent),
+        "description": description.description, "described_by": described_by,
         "files": files, "bones_present": bones,
         "bones_absent": [b for b in (*LUMBAR_LEVELS, "sacrum") if b not in bones],
         "alignment": {"method": axes.method, "reference_bone": reference,

@@ -1,6 +1,7 @@
 """``rhizosim patient import SOURCE --out FOLDER``: prepare an imported patient and check it.
 
-SOURCE is a folder of meshes with its ``patient.toml`` (or the file itself), a NIfTI CT
+SOURCE is a folder of meshes with its ``patient.toml`` (or the file itself; without one, each
+file's structure is told from its name: ``L1.obj``, ``vertebrae_L1.stl``, ``sacrum.ply``), a NIfTI CT
 (``.nii``, ``.nii.gz``) or a folder of DICOM slices; ``--labels`` gives a CT's label map. The
 command imports, saves the patient folder, loads it back as every other command will, prints
 what it found (bones present and absent, alignment, the targets that exist and why the others
@@ -38,10 +39,14 @@ def add_patient_arguments(commands) -> None:
 
 
 def _is_ct(source: Path) -> bool:
-    name = source.name.lower()
-    if name.endswith((".nii", ".nii.gz")):
+    """A NIfTI file, or a folder with neither a description nor mesh files (DICOM slices)."""
+    from simulator.patient_import.description import DESCRIPTION_NAME
+    from simulator.patient_import.mesh_files import MESH_SUFFIXES
+
+    if source.name.lower().endswith((".nii", ".nii.gz")):
         return True
-    return source.is_dir() and not (source / "patient.toml").exists() and any(source.iterdir())
+    return source.is_dir() and not (source / DESCRIPTION_NAME).exists() \
+        and not any(p.suffix.lower() in MESH_SUFFIXES for p in source.iterdir() if p.is_file())
 
 
 def run_patient(args: argparse.Namespace) -> int:
@@ -80,15 +85,20 @@ def run_patient(args: argparse.Namespace) -> int:
 
 
 def _pictures(scene, out: Path) -> list[Path]:
-    from simulator.report.anatomy_views import render_structures
+    from simulator.report.anatomy_views import SKELETAL_KINDS, render_structures
 
     structures = list(scene.anatomy.structures.values())
-    kinds = ("vertebra", "sacrum", "disc", "root", "ganglion", "ventral_ramus", "dorsal_ramus", "medial_branch",
-             "ligament")
-    title = f"Imported: {', '.join(scene.anatomy.source.get('bones_present', []))}; generated nerves (medial branches red)"
-    pictures = [render_structures(structures, out / "import_posterior_oblique.png", view="posterior_oblique", kinds=kinds,
-                                  title=title),
-                render_structures(structures, out / "import_lateral.png", view="lateral", kinds=kinds, title=title)]
+    # Bone no label names (a CT's pelvis, ribs, unlabelled vertebrae) is drawn faint around the
+    # imported levels; without any level it is the picture.
+    levels = any(s.kind in SKELETAL_KINDS for s in structures)
+    kinds, faint = (*SKELETAL_KINDS, "bone"), ({"bone": 0.3} if levels else {})
+    if levels:
+        title = f"Imported: {', '.join(scene.anatomy.source.get('bones_present', []))}; generated nerves (medial branches red)"
+        title += "; bone without a label faint" if any(s.kind == "bone" for s in structures) else ""
+    else:
+        title = "Imported: bone found by threshold, without levels (no label map): no nerves"
+    pictures = [render_structures(structures, out / f"import_{view}.png", view=view, kinds=kinds, opacity=faint,
+                                  framed_kinds=SKELETAL_KINDS, title=title) for view in ("posterior_oblique", "lateral")]
     if scene.anatomy.ct is not None:
         from simulator.fluoro import Fluoroscope, ap
         from simulator.report.fluoro_views import caption_for, save_shot
@@ -102,11 +112,16 @@ def _pictures(scene, out: Path) -> list[Path]:
 
 def _print_report(report: dict) -> None:
     print(f"Imported {report['kind']} from {report['source']} in {report['elapsed_s']} s -> {report['folder']}")
-    print(f"  bones present: {', '.join(report['bones_present'])}; absent: {', '.join(report['bones_absent']) or 'none'}")
+    print(f"  bones present: {', '.join(report['bones_present']) or 'none with a level'}; "
+          f"absent: {', '.join(report['bones_absent']) or 'none'}")
     alignment = report.get("alignment", {})
     if alignment:
-        print(f"  alignment: {alignment.get('method')}, origin at the {alignment.get('reference_bone')} body centre"
+        reference = alignment.get("reference_bone")
+        origin = f"the {reference} body centre" if reference else "the CT volume's centre"
+        print(f"  alignment: {alignment.get('method')}, origin at {origin}"
               + "".join(f"; {k} {v}" for k, v in alignment.items() if k.endswith(("_mm", "_deg")) and not isinstance(v, dict)))
+    if report.get("described_by") == "file names":
+        print("  no patient.toml: each file's structure told from its name (write one to say otherwise)")
     for entry in report.get("files", []):
         print(f"  {entry['file']}: {entry['structure']}, {entry['units']}, {entry['triangles']} triangles, "
               f"{'watertight' if entry['watertight'] else 'open (holes up to %g mm closed)' % (2 * entry['hole_closing_mm'])}, "

@@ -135,7 +135,9 @@ def _read_dicom_series(folder: Path) -> CTImage:
         if "PixelData" in ds:
             slices.append((file, ds))
     if not slices:
-        raise AssetError(folder, "no DICOM image in this folder")
+        raise AssetError(folder, "no DICOM image in this folder",
+                         "a CT folder holds one DICOM series; a mesh patient's folder, mesh files (.stl, .obj, ...) "
+                         "and optionally patient.toml")
     series = {str(ds.get("SeriesInstanceUID", "")) for _, ds in slices}
     if len(series) > 1:
         raise AssetError(folder, f"the folder holds {len(series)} DICOM series; put one series in a folder")

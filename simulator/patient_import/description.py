@@ -22,7 +22,9 @@ It names each file's structure and the units, and says how to align the bones::
     # body_center_L1 = [x, y, z]    # at least two body centres and one spinous tip
 
 :func:`load_description` validates it all and raises :class:`~simulator.errors.FileFormatError`
-naming the file, the field and what is allowed.
+naming the file, the field and what is allowed. A folder without the file is described from its
+mesh files' names (:func:`describe_from_file_names`): ``L1.obj``, ``vertebrae_L1.stl`` (as
+TotalSegmentator names its meshes), ``sacrum.ply`` or ``S1.obj``, ``disc_L4_L5.stl``.
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ from typing import Annotated, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simulator.errors import FileFormatError
+from simulator.errors import AssetError, FileFormatError
 from simulator.patient_import.alignment import LANDMARK_PATTERN
 
 __all__ = ["DESCRIPTION_NAME", "StructureEntry", "Alignment", "PatientDescription", "load_description",
-           "IMPORTED_KINDS", "UNIT_CHOICES"]
+           "describe_from_file_names", "structure_from_file_name", "IMPORTED_KINDS", "UNIT_CHOICES"]
 
 #: The description file's name inside a patient folder.
 DESCRIPTION_NAME = "patient.toml"
@@ -159,3 +161,76 @@ def load_description(path: str | Path) -> PatientDescription:
         allowed = {"units": ", ".join(UNIT_CHOICES)}.get(where.split("].")[-1].split(".")[-1])
         raise FileFormatError(path, problem, where, allowed) from None
     return description
+
+
+#: A level in a file name: T1-T12, L1-L5 or S1, not inside a longer word or number.
+_LEVEL_IN_NAME = re.compile(r"(?<![a-z0-9])(t1[0-2]|t[1-9]|l[1-5]|s1)(?![0-9])")
+
+
+def structure_from_file_name(name: str) -> StructureEntry | None:
+    """The structure a mesh file's name tells, or ``None`` when it tells none.
+
+    One level names a vertebra (``S1`` the sacrum), ``sacrum`` the sacrum, two adjacent levels or
+    a level with ``disc`` the disc below the upper level. Case and separators do not matter.
+
+    Examples
+    --------
+    >>> structure_from_file_name("vertebrae_L1.stl").structure_id
+    'L1'
+    >>> structure_from_file_name("L4-L5.obj").structure_id
+    'disc_L4_L5'
+    >>> structure_from_file_name("S1_Schrumpfverpacken.obj").kind
+    'sacrum'
+    >>> structure_from_file_name("liver.stl") is None
+    True
+    """
+    from simulator.patient_import.alignment import SPINE_ORDER
+
+    stem = Path(name).name.lower().split(".")[0]
+    levels = [level.upper() for level in _LEVEL_IN_NAME.findall(stem)]
+    bones = ["sacrum" if level == "S1" else level for level in levels]
+    is_disc = "disc" in stem or "disk" in stem or len(set(bones)) == 2
+    if is_disc:
+        order = sorted(set(bones), key=SPINE_ORDER.index)
+        adjacent = len(order) == 2 and SPINE_ORDER.index(order[1]) == SPINE_ORDER.index(order[0]) + 1
+        if (len(order) == 1 and order[0] != "sacrum") or adjacent:
+            return StructureEntry(file=name, kind="disc", level=order[0])
+        return None
+    if "sacrum" in stem or bones == ["sacrum"]:
+        return StructureEntry(file=name, kind="sacrum") if set(bones) <= {"sacrum"} else None
+    if len(set(bones)) == 1:
+        return StructureEntry(file=name, kind="vertebra", level=bones[0])
+    return None
+
+
+def describe_from_file_names(folder: str | Path) -> PatientDescription:
+    """Describe a folder of meshes that has no ``patient.toml``: each file's structure from its name.
+
+    Units are found from each bone's size and the alignment is automatic.
+
+    Raises
+    ------
+    AssetError
+        Naming the folder when it holds no mesh file, the files whose names tell no structure,
+        or two files of one structure.
+    """
+    from simulator.patient_import.mesh_files import MESH_SUFFIXES
+    from simulator.scenario import first_validation_error
+
+    folder = Path(folder)
+    files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in MESH_SUFFIXES)
+    if not files:
+        raise AssetError(folder, f"no {DESCRIPTION_NAME} and no mesh file ({', '.join(MESH_SUFFIXES)}) in this folder")
+    entries = {name: structure_from_file_name(name) for name in files}
+    unknown = [name for name, entry in entries.items() if entry is None]
+    if unknown:
+        shown = ", ".join(repr(n) for n in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        raise AssetError(folder, f"no {DESCRIPTION_NAME}, and the file name does not tell the structure of {shown}",
+                         "name files like L1.obj, vertebrae_L1.stl, sacrum.obj, disc_L4_L5.stl, or write a "
+                         f"{DESCRIPTION_NAME} (docs/import.md)")
+    try:
+        return PatientDescription(description=f"told from the file names in {folder.name}", structure=list(entries.values()))
+    except pydantic.ValidationError as error:
+        _, problem = first_validation_error(error)
+        raise AssetError(folder, f"no {DESCRIPTION_NAME}, and the file names do not describe one patient: {problem}",
+                         f"write a {DESCRIPTION_NAME} (docs/import.md)") from None

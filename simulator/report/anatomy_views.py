@@ -58,17 +58,24 @@ def _place_camera(plotter, view: str, focus: np.ndarray, extent: float) -> None:
 
 def render_structures(structures: Iterable[Structure], path: str | Path, *, view: str = "posterior_oblique",
                       kinds: Iterable[str] = SKELETAL_KINDS, opacity: dict[str, float] | None = None,
-                      size: tuple[int, int] = (900, 1100), title: str | None = None) -> Path:
-    """Render the structures of the given kinds to a PNG and return its path."""
+                      size: tuple[int, int] = (900, 1100), title: str | None = None,
+                      framed_kinds: Iterable[str] | None = None) -> Path:
+    """Render the structures of the given kinds to a PNG and return its path.
+
+    ``framed_kinds``: the kinds the camera frames (default: every one drawn); the others are
+    drawn as context and may reach beyond the picture. When none of them is present, the
+    camera frames everything drawn.
+    """
     kinds = tuple(kinds)
     chosen = [s for s in structures if s.kind in kinds]
     if not chosen:
         raise ValueError(f"render_structures: no structure of kinds {kinds}")
+    framed = [s for s in chosen if framed_kinds is None or s.kind in tuple(framed_kinds)] or chosen
     plotter = _plotter(size)
     for s in chosen:
         plotter.add_mesh(s.mesh.to_pyvista(), color=KIND_COLORS[s.kind], smooth_shading=True,
                          opacity=(opacity or {}).get(s.kind, 1.0))
-    points = np.vstack([s.mesh.vertices for s in chosen])
+    points = np.vstack([s.mesh.vertices for s in framed])
     focus = 0.5 * (points.min(axis=0) + points.max(axis=0))
     _place_camera(plotter, view, focus, float(np.ptp(points, axis=0).max()) * 0.5)
     if title:

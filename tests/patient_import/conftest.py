@@ -51,14 +51,12 @@ def write_description(folder: Path, files: dict[str, str], extra: str = "", unit
 
 @pytest.fixture(scope="session")
 def vhp_folder(tmp_path_factory):
-    """The six Visible Human meshes (metres, OBJ) with a description, linked into a temporary folder."""
+    """The six Visible Human meshes (metres, OBJ) linked into a temporary folder as they come: no
+    description file, so each file's structure is told from its name (L1.obj ... S1.obj)."""
     source = need_realdata("vhp_lumbar")
     folder = tmp_path_factory.mktemp("vhp")
-    files = {}
     for level in (*VHP_LEVELS, "S1"):
         (folder / f"{level}.obj").symlink_to(source / f"{level}.obj")
-        files["sacrum" if level == "S1" else level] = f"{level}.obj"
-    write_description(folder, files)
     return folder
 
 

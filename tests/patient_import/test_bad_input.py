@@ -9,7 +9,7 @@ from simulator.cli import main
 from simulator.errors import AssetError, FileFormatError
 from simulator.patient_import import import_meshes
 from simulator.patient_import.ct import CT_ENERGY_KEV, hu_of, hu_to_basis, read_ct, read_labels
-from simulator.patient_import.description import load_description
+from simulator.patient_import.description import describe_from_file_names, load_description, structure_from_file_name
 from simulator.patient_import.inside import signed_distance_grid
 from simulator.patient_import.mesh_files import detect_units, read_mesh_file
 from simulator.tissues import attenuation_per_mm
@@ -119,6 +119,41 @@ def test_cli_prints_one_line_and_exits_2(bone_folder, capsys, tmp_path):
     assert main(["patient", "import", str(bone_folder), "--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "patient.toml" in error and "structure[1]" in error
+
+
+@pytest.mark.parametrize("name, structure", [
+    ("L1.obj", "L1"), ("vertebrae_L3.stl", "L3"), ("T12.ply", "T12"), ("l5_Schrumpfverpacken.OBJ", "L5"),
+    ("S1.obj", "sacrum"), ("sacrum.vtp", "sacrum"), ("vertebrae_S1.stl", "sacrum"),
+    ("disc_L4_L5.stl", "disc_L4_L5"), ("L5-S1.obj", "disc_L5_S1"), ("disc_L2.stl", "disc_L2_L3"),
+    ("liver.stl", None), ("L1_L3.stl", None), ("L12.obj", None), ("scan_2021.obj", None),
+])
+def test_file_names_tell_the_structure(name, structure):
+    entry = structure_from_file_name(name)
+    assert (entry.structure_id if entry else None) == structure
+
+
+def test_a_folder_without_description_is_described_by_its_file_names(bone_folder, tmp_path):
+    """L3.stl, L4.stl, L5.stl: vertebrae L3-L5, units from their size, automatic alignment."""
+    (bone_folder / "notes.txt").write_text("not a mesh")
+    description = describe_from_file_names(bone_folder)
+    assert [(e.file, e.structure_id) for e in description.structure] == [("L3.stl", "L3"), ("L4.stl", "L4"), ("L5.stl", "L5")]
+    assert description.units == "auto" and description.alignment.method == "auto"
+
+
+def test_a_folder_whose_file_names_tell_nothing_is_refused(bone_folder, capsys, tmp_path):
+    (bone_folder / "L4.stl").rename(bone_folder / "bone_b.stl")
+    assert main(["patient", "import", str(bone_folder), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "'bone_b.stl'" in error and "patient.toml" in error and "vertebrae_L1.stl" in error
+    (bone_folder / "bone_b.stl").rename(bone_folder / "vertebrae_L3.obj")
+    with pytest.raises(AssetError, match="'L3' is given twice") as caught:
+        describe_from_file_names(bone_folder)
+    assert caught.value.path == bone_folder
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "README").write_text("nothing here")
+    assert main(["patient", "import", str(empty), "--out", str(tmp_path / "out")]) == 2
+    assert "no DICOM image in this folder" in capsys.readouterr().err
 
 
 def test_hounsfield_units_of_the_tissue_table():

@@ -7,10 +7,14 @@ same section's effective-energy table.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import ndimage
 
+from simulator.cli import main
 from simulator.errors import AbsentStructureError
 from simulator.fluoro import ap, project_points
 from simulator.patient_import.ct import TOTALSEGMENTATOR, CTVolume, read_ct, read_labels
@@ -123,14 +127,13 @@ def test_a_dicom_series_reads_as_the_same_ct(ct_paths, tmp_path):
                                projection_of(ct).line_integrals(projection, 59.0), rtol=1e-6)
 
 
-def test_real_dicom_series_without_labels(tmp_path):
+def test_real_dicom_series_without_labels(tmp_path, capsys):
     """The real DICOM slab (20 slices, 0.98 mm pixels, 2 mm apart, JPEG 2000): read in LPS; imported
-    without labels, its bone is found by threshold, has no level and gets no nerves; an AP shot
-    shows the vertebral body where the CT's bone is (projected centroid on the line integrals'
-    crest, within 3 mm)."""
-    from simulator.anatomy.assets import save_anatomy
+    without labels (``rhizosim patient import``, pictures included), its bone is found by
+    threshold, has no level and gets no nerves; an AP shot shows the vertebra where the CT's bone
+    is (its silhouette matches the image's bone within 2 mm)."""
     from simulator.fluoro import Fluoroscope
-    from simulator.patient_import.ct_patient import BONE_HU, import_ct
+    from simulator.patient_import.ct_patient import BONE_HU
     from simulator.scene import Scene
 
     folder = need_realdata("totalsegmentator_ct", "example_ct_dicom")
@@ -138,10 +141,14 @@ def test_real_dicom_series_without_labels(tmp_path):
     assert ct.hu.shape == (512, 512, 20) and ct.kvp == 120.0
     np.testing.assert_allclose(ct.spacing_mm, (0.9765625, 0.9765625, 2.0))
     np.testing.assert_allclose(ct.patient_from_index[:3, :3], np.diag([0.9765625, 0.9765625, 2.0]), atol=1e-9)
-    imported = import_ct(folder)
-    assert "bone_unlabelled" in imported.anatomy.structures and not imported.anatomy.layout
-    assert any("no labelled vertebra" in w for w in imported.report["warnings"])
-    scene = Scene.load(save_anatomy(imported.anatomy, tmp_path / "patient"))
+    # Imported as a user would, with the command (its pictures too).
+    assert main(["patient", "import", str(folder), "--out", str(tmp_path / "patient"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert any("no labelled vertebra" in w for w in report["warnings"]) and report["targets"] == []
+    assert [Path(p).name for p in report["pictures"]] == ["import_posterior_oblique.png", "import_lateral.png", "fluoro_ap_ct.png"]
+    assert all(Path(p).stat().st_size > 10_000 for p in report["pictures"])
+    scene = Scene.load(tmp_path / "patient")
+    assert "bone_unlabelled" in scene.anatomy.structures and not scene.anatomy.layout
     # The vertebra: the largest piece of bone (HU >= 200) whose centre lies within 40 mm of the
     # body's midline (ribs lie farther out, the sternum is small).
     volume = scene.anatomy.ct

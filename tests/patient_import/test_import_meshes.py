@@ -20,9 +20,12 @@ LEVELS = (*VHP_LEVELS, "sacrum")
 
 
 def test_vhp_bones_are_ordered_and_aligned(vhp_patient):
-    """Metres detected; the six bones lie in order down the patient's z; L3 upright at the origin;
-    posterior elements behind the bodies; left pedicles on the left."""
+    """Each file's structure told from its name (the folder has no patient.toml); metres detected;
+    the six bones lie in order down the patient's z; L3 upright at the origin; posterior elements
+    behind the bodies; left pedicles on the left."""
     report, marks = vhp_patient.report, vhp_patient.anatomy.landmarks_mm
+    assert report["described_by"] == "file names"
+    assert {f["file"]: f["structure"] for f in report["files"]} == {**{f"{b}.obj": b for b in VHP_LEVELS}, "S1.obj": "sacrum"}
     assert {f["units"] for f in report["files"]} == {"m"}
     assert report["bones_present"] == list(LEVELS) and report["bones_absent"] == []
     heights = [marks[f"body_center_{b}"][2] for b in LEVELS]
