@@ -88,9 +88,7 @@ def junction_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
                 continue
             groove = layout.groove(bone_id, side)
             k = layout.parameters.size_scale
-            # Just lateral of the nerve that runs beside the wall: room for an 18 G needle.
-            lateral = (DORSAL_RAMUS_CLEARANCE_MM + DORSAL_RAMUS_RADIUS_MM if bone_id == "sacrum"
-                       else MEDIAL_BRANCH_CLEARANCE_MM + MEDIAL_BRANCH_RADIUS_MM) + 0.75
+            lateral = _landmark_beside_wall_mm(bone_id)
             name = f"ala_sap_groove_{side_name}" if bone_id == "sacrum" else f"sap_tp_junction_{bone_id}_{side_name}"
             try:
                 on_bone = _back_below_border(distance, groove.wall_x + side * lateral * k, groove.apex, k)
@@ -98,6 +96,43 @@ def junction_landmarks(layout: SpineLayout) -> dict[str, np.ndarray]:
                 continue  # left out (the importer reports it); the generated bones always have it
             landmarks[name] = pose.patient_from_local(on_bone[None])[0]
     return landmarks
+
+
+def _landmark_beside_wall_mm(bone_id: str) -> float:
+    """How far lateral of the groove's wall a junction landmark lies (mm at size factor 1): just
+    lateral of the nerve that runs beside the wall, room for an 18 G needle."""
+    nerve = (DORSAL_RAMUS_CLEARANCE_MM + DORSAL_RAMUS_RADIUS_MM if bone_id == "sacrum"
+             else MEDIAL_BRANCH_CLEARANCE_MM + MEDIAL_BRANCH_RADIUS_MM)
+    return nerve + 0.75
+
+
+#: A medial branch passes within this distance (mm) of the point beside its junction landmark
+#: (:func:`_beside_junction`); the generated bones' courses do (0.2-0.45 mm), a real bone's
+#: groove found by the generator's rule may not, and the nerve is then routed through that point.
+JUNCTION_PASS_TOLERANCE_MM = 0.75
+
+
+def _beside_junction(layout: SpineLayout, bone_id: str, side: int, junction: np.ndarray,
+                     bone: Callable[[np.ndarray], np.ndarray], clearance: float) -> np.ndarray:
+    """Where the nerve runs beside a junction landmark (patient frame): at the groove's wall (the
+    landmark's offset from it medially), moved onto the level of ``clearance`` from the bone."""
+    pose = layout.poses[bone_id]
+    local = pose.local_from_patient(junction[None])[0]
+    local[0] -= side * _landmark_beside_wall_mm(bone_id) * layout.parameters.size_scale
+    return hug(pose.patient_from_local(local[None]), bone, clearance)[0]
+
+
+def _past_junction(path: np.ndarray, controls: np.ndarray, moving: slice, at_junction: np.ndarray,
+                   bone: Callable[[np.ndarray], np.ndarray], clearance: float) -> np.ndarray:
+    """``path`` (routed through ``controls``), or where it misses ``at_junction`` (a real bone's
+    groove), the path again with the ``moving`` controls shifted as one so that it passes there:
+    the nerve keeps its course (the needle's angles) and lies where the needle lands."""
+    miss = np.linalg.norm(path - at_junction, axis=1)
+    if miss.min() <= JUNCTION_PASS_TOLERANCE_MM:
+        return path
+    shifted = np.array(controls, dtype=float)
+    shifted[moving] += at_junction - path[np.argmin(miss)]
+    return clear(smooth_path(shifted, 0.7), bone, clearance)
 
 
 def _bones_below_a_lumbar_level(layout: SpineLayout) -> list[str]:
@@ -126,11 +161,17 @@ def _back_below_border(distance: Callable[[np.ndarray], np.ndarray], x: float, a
     raise RuntimeError(f"generator: no back face below the border at x = {x:.1f} mm")  # a generator bug
 
 
-def _beside_process(layout: SpineLayout, bone: str, side: int, y: float, z: float) -> np.ndarray:
-    """The most lateral point of ``bone`` at height ``z`` and depth ``y`` (its frame, mm): the
-    lateral face of the superior articular process above its shelf."""
-    far = np.array([side * 80.0, y, z])
-    return surface_point(lambda p: -layout.bone_distance_local(bone, p), far, np.array([-side, 0.0, 0.0]), 80.0)
+def _beside_process(layout: SpineLayout, bone: str, side: int, y: float, z: float, wall_x: float) -> np.ndarray:
+    """The lateral face of the superior articular process above its shelf at height ``z`` and
+    depth ``y`` (``bone``'s frame, mm): the first bone met coming medially from a little lateral of
+    the groove's wall at ``wall_x`` (a real sacrum may have a lip of ala farther out), or from
+    far out when that start is in bone."""
+    outside = lambda p: -layout.bone_distance_local(bone, p)  # noqa: E731
+    medially = np.array([-side, 0.0, 0.0])
+    try:
+        return surface_point(outside, np.array([wall_x + side * 6.0 * layout.parameters.size_scale, y, z]), medially, 80.0)
+    except ValueError:
+        return surface_point(outside, np.array([side * 80.0, y, z]), medially, 80.0)
 
 
 def build_nerves(layout: SpineLayout, landmarks: dict[str, np.ndarray],
@@ -249,6 +290,10 @@ def _lumbar_dorsal_ramus(layout, level, lower, side_name, side, exit_point, land
     controls = np.vstack([lower_pose.patient_from_local(np.vstack([bifurcation, crossing, down])),
                           hug(lower_pose.patient_from_local(around), bone, clearance)])
     medial = clear(smooth_path(controls, 0.7), bone, clearance)
+    junction = landmarks.get(f"sap_tp_junction_{lower}_{side_name}")
+    if junction is not None:  # the crossing and the run down the groove
+        medial = _past_junction(medial, controls, slice(1, 2 + len(down)),
+                                _beside_junction(layout, lower, side, junction, bone, clearance), bone, clearance)
     return [
         TubeSpec(f"dorsal_ramus_{level}_{side_name}", "dorsal_ramus", level, side_name, dorsal, np.full(len(dorsal), r_dr)),
         TubeSpec(f"medial_branch_{level}_{side_name}", "medial_branch", level, side_name, medial, np.full(len(medial), r_mb)),
@@ -265,10 +310,15 @@ def _l5_dorsal_ramus(layout, side_name, side, exit_point, landmarks, bone) -> li
     # and there the medial branch hooks medially round the process's caudal end onto the sacrum.
     slope = np.radians(groove.slope_deg)
     beside = np.array([side * clearance, clearance * np.sin(slope), clearance * np.cos(slope)])
-    on_ala = _beside_process(layout, "sacrum", side, groove.apex[1] - 7.0, groove.apex[2] + 1.0) + np.array([side * clearance, 0.0, 0.0])
+    on_ala = _beside_process(layout, "sacrum", side, groove.apex[1] - 7.0, groove.apex[2] + 1.0, groove.wall_x) \
+        + np.array([side * clearance, 0.0, 0.0])
     down = groove.point(np.array([0.0, 0.35, 0.7, 1.0]) * groove.length_mm) + beside
     controls = np.vstack([exit_point, hug(pose.patient_from_local(on_ala[None]), bone, clearance), pose.patient_from_local(down)])
     dorsal = clear(smooth_path(controls, 0.7), bone, clearance)
+    junction = landmarks.get(f"ala_sap_groove_{side_name}")
+    if junction is not None:  # the corner on the ala and the run down the groove
+        dorsal = _past_junction(dorsal, controls, slice(1, 2 + len(down)),
+                                _beside_junction(layout, "sacrum", side, junction, bone, clearance), bone, clearance)
     notch = groove.notch
     hook_local = np.array([notch + np.array([-side * 3.0, 2.0, -3.0]), notch + np.array([-side * 9.0, 3.0, -6.0]),
                            notch + np.array([-side * 15.0, 3.0, -9.0])])

@@ -64,7 +64,7 @@ def run_patient(args: argparse.Namespace) -> int:
         imported = import_ct(source, labels=args.labels, label_slice_offset=args.label_slice_offset, workers=args.workers)
     else:
         if args.labels:
-            raise AssetError(source, "--labels is for a CT; a mesh folder names its structures in patient.toml")
+            raise AssetError(source, "--labels is for a CT; a mesh folder names its structures in patient.toml or by its file names")
         from simulator.patient_import.build import import_meshes
 
         imported = import_meshes(source, workers=args.workers, fat_thickness_mm=args.fat_thickness_mm)

@@ -74,7 +74,9 @@ def vhp_scene(vhp_patient, tmp_path_factory):
     from simulator.scene import Scene
 
     folder = save_anatomy(vhp_patient.anatomy, tmp_path_factory.mktemp("vhp_patient"))
-    return Scene.load(folder)
+    scene = Scene.load(folder)
+    scene.folder = folder  # where it was saved (a scenario test copies it)
+    return scene
 
 
 @pytest.fixture(scope="session")

@@ -190,3 +190,52 @@ def test_a_scenario_on_the_ct_patient(ct_scene, tmp_path):
     (tmp_path / "l1.toml").write_text(good)
     scenario = load_scenario(tmp_path / "l1.toml")
     assert scene_for(scenario).anatomy.ct is not None
+
+
+def _why_no_gui() -> str | None:
+    import importlib.util
+    import os
+
+    missing = [name for name in ("PyQt6", "pyvistaqt", "pytestqt") if importlib.util.find_spec(name) is None]
+    if missing:
+        return f"GUI test: {', '.join(missing)} not installed (pip install -e '.[gui,test]')"
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "GUI test: no display (DISPLAY is not set); run under xvfb-run, as make test does"
+    return None
+
+
+@pytest.mark.gui
+@pytest.mark.skipif(_why_no_gui() is not None, reason=str(_why_no_gui()))
+def test_the_gui_offers_the_levels_the_ct_patient_has(ct_scene, tmp_path, request):
+    """A scenario on the CT patient opens in the window; the C-arm offers its levels (L1, L2: the
+    label map's lumbar ones), L2 chosen, and the AP preset squares L2 and takes a shot of the CT."""
+    import shutil
+
+    from simulator.gui.model import ProcedureModel
+    from simulator.gui.window import MainWindow
+    from simulator.scenario import library_folder
+    from tests.gui.helpers import click
+
+    qtbot = request.getfixturevalue("qtbot")
+    shutil.copytree(ct_scene.folder, tmp_path / "ct_patient")
+    text = (library_folder() / "l4_medial_branch_right_rf.toml").read_text()
+    text = text.replace('schema_version = 1', 'schema_version = 1\n\n[patient]\nfolder = "ct_patient"', 1).replace(
+        'targets = ["medial_branch_L4_right"]', 'targets = ["medial_branch_L1_right"]').replace(
+        'isocenter_landmark = "body_center_L4"', 'isocenter_landmark = "body_center_L1"').replace(
+        'id = "l4_medial_branch_right_rf"', 'id = "ct_l1_medial_branch_right_rf"')
+    (tmp_path / "ct_l1.toml").write_text(text)
+    (tmp_path / "sessions").mkdir()
+    window = MainWindow(ProcedureModel(tmp_path / "sessions", seed=1))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.startup(str(tmp_path / "ct_l1.toml"), offer_resume=False)
+    panel = window.carm_panel
+    assert [panel.level.itemText(i) for i in range(panel.level.count())] == ["L1", "L2"]
+    assert panel.level.currentText() == "L2"
+    click(qtbot, panel.preset_buttons["ap"])
+    click(qtbot, panel.pedal)
+    state = window.model.state
+    np.testing.assert_allclose(state.carm["isocenter_mm"], ct_scene.landmark("body_center_L2"), atol=1e-6)
+    assert len(state.shots) == 1
+    window.close()

@@ -89,8 +89,24 @@ class CArmPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         model.stateChanged.connect(self.refresh)
+        model.sessionChanged.connect(self._levels_of_patient)
         model.sessionChanged.connect(self.refresh)
         model.busyChanged.connect(lambda _busy: self.refresh())
+
+    def _levels_of_patient(self) -> None:
+        """Offer the lumbar levels this patient has (an imported one may lack some), L5 first
+        chosen when present, else its lowest."""
+        scene = self.model.scene
+        if scene is None:
+            return
+        present = scene.layout.lumbar_levels if scene.layout is not None else ()
+        levels = [level for level in intents.LEVELS if level in present]
+        if levels == [self.level.itemText(i) for i in range(self.level.count())]:
+            return
+        self.level.clear()
+        self.level.addItems(levels)
+        if levels:
+            self.level.setCurrentText("L5" if "L5" in levels else levels[-1])
 
     def _preset(self, view: str) -> None:
         self._run(lambda: intents.carm_view(self.model.session, view, level=self.level.currentText(),
