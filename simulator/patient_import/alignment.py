@@ -198,9 +198,10 @@ def axes_from_landmarks(landmarks: dict[str, np.ndarray], source: str = "descrip
     """The patient's axes from named points picked on the bones (file frame and units).
 
     Needs ``body_center_<level>`` of at least two levels and ``spinous_tip_<level>`` of at
-    least one of them; superior runs from the lowest body centre to the highest, posterior
-    from a body centre to its spinous tip. With ``pedicle_<level>_left`` and ``_right`` the
-    file is checked not to be mirrored.
+    least one level; superior runs from the lowest body centre to the highest, posterior from
+    a spinous tip's own body centre (or, for a level without one, the nearest point of the line
+    through the body centres) to the tip. With ``pedicle_<level>_left`` and ``_right`` the file
+    is checked not to be mirrored.
 
     Raises
     ------
@@ -211,12 +212,18 @@ def axes_from_landmarks(landmarks: dict[str, np.ndarray], source: str = "descrip
                if name.startswith("body_center_")}
     tips = {name.removeprefix("spinous_tip_"): np.asarray(p, float) for name, p in landmarks.items()
             if name.startswith("spinous_tip_")}
-    common = [level for level in tips if level in centers]
-    if len(centers) < 2 or not common:
+    if len(centers) < 2 or not tips:
         raise AssetError(source, "[alignment] landmarks need body_center_<level> of two levels and spinous_tip_<level> "
-                                 f"of one of them (got {', '.join(sorted(landmarks)) or 'none'})")
+                                 f"of one level (got {', '.join(sorted(landmarks)) or 'none'})")
     superior, order = _superior_axis(centers, source)
-    posterior = np.mean([_unit(tips[level] - centers[level]) for level in common], axis=0)
+    through = np.mean(list(centers.values()), axis=0)
+
+    def center_of(level: str) -> np.ndarray:
+        if level in centers:
+            return centers[level]
+        return through + ((tips[level] - through) @ superior) * superior
+
+    posterior = np.mean([_unit(tips[level] - center_of(level)) for level in tips], axis=0)
     posterior = _unit(posterior - (posterior @ superior) * superior)
     left = np.cross(posterior, superior)
     for level in {name.split("_")[1] for name in landmarks if name.startswith("pedicle_")}:
