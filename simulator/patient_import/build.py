@@ -45,7 +45,7 @@ from simulator.patient_import.fitted_spine import FittedSpine
 from simulator.patient_import.inside import InsideReport, signed_distance_grid
 from simulator.patient_import.landmarks import (BoneMeasurement, find_groove, find_sacral_groove, measure_sacrum,
                                                 measure_vertebra)
-from simulator.patient_import.mesh_files import detect_units, mm_from_units, read_mesh_file
+from simulator.patient_import.mesh_files import check_given_units, detect_units, mm_from_units, read_mesh_file
 
 __all__ = ["ImportedPatient", "import_meshes", "complete_patient", "reference_bone", "nerve_coverage"]
 
@@ -94,6 +94,8 @@ def _read_all(description: PatientDescription, path: Path) -> tuple[dict[str, tu
         unit = description.units_of(entry)
         if unit == "auto" and entry.bone:
             unit = detect_units(mesh, file)
+        elif entry.bone:
+            check_given_units(mesh, unit, file)
         detected[sid] = unit
     bone_units = [u for sid, u in detected.items() if raw[sid][0].bone and u != "auto"]
     bones_unit = max(set(bone_units), key=bone_units.count)

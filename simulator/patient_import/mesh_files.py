@@ -23,7 +23,8 @@ import numpy as np
 from simulator.errors import AssetError
 from simulator.mesh import TriangleMesh
 
-__all__ = ["MESH_SUFFIXES", "UNITS_MM", "read_mesh_file", "detect_units", "mm_from_units", "largest_extent"]
+__all__ = ["MESH_SUFFIXES", "UNITS_MM", "read_mesh_file", "detect_units", "check_given_units", "mm_from_units",
+           "largest_extent"]
 
 #: File suffixes read, and the library that reads them.
 MESH_SUFFIXES: dict[str, str] = {".stl": "trimesh", ".obj": "trimesh", ".ply": "trimesh", ".glb": "trimesh",
@@ -136,6 +137,30 @@ def detect_units(mesh: TriangleMesh, path: str | Path) -> str:
     raise AssetError(path, f"cannot tell the units: the bone's largest extent is {extent:.4g}, which is no bone's size "
                            f"in mm, cm or m ({BONE_EXTENT_MM[0]:g}-{BONE_EXTENT_MM[1]:g} mm); set units = \"mm\", \"cm\" "
                            "or \"m\" for it in the description file")
+
+
+#: A bone's largest extent allowed when its units are given (mm): wider than the detection's
+#: range, for the odd bone that needs the override, but no unit mistake (a factor of ten) fits.
+BONE_EXTENT_GIVEN_UNITS_MM = (10.0, 400.0)
+
+
+def check_given_units(mesh: TriangleMesh, unit: str, path: str | Path) -> None:
+    """Refuse units given for a bone that make it no bone's size (a unit mistake).
+
+    Raises
+    ------
+    AssetError
+        Naming the file, the size the units give and the units its size suggests.
+    """
+    extent_mm = largest_extent(mesh) * UNITS_MM[unit]
+    low, high = BONE_EXTENT_GIVEN_UNITS_MM
+    if not low <= extent_mm <= high:
+        try:
+            suggestion = f"; its size says {detect_units(mesh, path)}"
+        except AssetError:
+            suggestion = ""
+        raise AssetError(path, f"units = \"{unit}\" make this bone {extent_mm:.4g} mm across, no bone's size "
+                               f"({low:g}-{high:g} mm){suggestion}")
 
 
 def mm_from_units(unit: str) -> float:

@@ -65,6 +65,15 @@ def test_a_size_no_unit_explains_is_refused(bone_folder):
         detect_units(TriangleMesh(mesh.vertices * 100.0, mesh.faces), "huge.stl")
 
 
+def test_given_units_that_make_no_bone_are_refused(bone_folder, capsys, tmp_path):
+    """units = "m" on millimetre files (a vertebra 50 m across): one line naming the file, the
+    size those units give and the units its size says."""
+    write_description(bone_folder, {"L3": "L3.stl", "L4": "L4.stl", "L5": "L5.stl"}, units="m")
+    assert main(["patient", "import", str(bone_folder), "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "L3.stl" in error and 'units = "m"' in error and "its size says mm" in error
+
+
 def test_bones_named_out_of_order_are_refused(bone_folder):
     write_description(bone_folder, {"L3": "L4.stl", "L4": "L3.stl", "L5": "L5.stl"})
     with pytest.raises(AssetError, match="not in order"):
