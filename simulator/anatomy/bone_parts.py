@@ -35,8 +35,14 @@ def bone_part(layout: SpineLayout, bone: str, point_mm: np.ndarray) -> str:
         return "vertebral body"
     if lateral < 6.0 * s.scale and y > lamina_y + 2.0 * s.scale:
         return "spinous process"
-    if lateral > pedicle_outer + 2.0 * s.scale and abs(z - s.transverse_center_z) < 0.5 * s.transverse_height + 2.0 * s.scale \
-            and y < s.transverse_y + s.transverse_thickness:
+    # The transverse process begins beside the pedicle or, where it lies farther in (a real
+    # bone's), lateral of the superior articular process's neck (the groove's wall); there its
+    # root is thicker than the process (the needle's target, the junction, lies on it).
+    wall = _groove_wall_mm(layout, bone, 1 if x > 0 else -1)
+    at_height = abs(z - s.transverse_center_z) < 0.5 * s.transverse_height + 2.0 * s.scale
+    if at_height and lateral > min(pedicle_outer + 2.0 * s.scale, wall) and (
+            y < s.transverse_y + s.transverse_thickness
+            or (lateral > wall and y < s.transverse_y + s.transverse_thickness + 6.0 * s.scale)):
         return "transverse process"
     if z > pedicle_top - 1.0 * s.scale and lateral > 0.5 * s.canal_width - 2.0 * s.scale:
         return "superior articular process"
@@ -45,6 +51,14 @@ def bone_part(layout: SpineLayout, bone: str, point_mm: np.ndarray) -> str:
     if z < -0.5 * s.mid_height + 2.0 * s.scale and lateral > 0.5 * s.canal_width - 4.0 * s.scale:
         return "inferior articular process"
     return "lamina"
+
+
+def _groove_wall_mm(layout: SpineLayout, bone: str, side: int) -> float:
+    """How far from the midline the neck of ``bone``'s superior articular process is on ``side``
+    (its frame, mm; infinity where the bone has no groove there)."""
+    if not layout.has_groove(bone, side):
+        return float("inf")
+    return abs(float(layout.groove(bone, side).wall_x))
 
 
 def _sacral_part(layout: SpineLayout, lateral: float, y: float, z: float) -> str:
