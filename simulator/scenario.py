@@ -45,6 +45,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from simulator._files import read_bytes
 from simulator.anatomy.parameters import PARAMETER_RANGES, PatientParameters
 from simulator.devices import CATALOGUE
 from simulator.errors import FileFormatError, ParameterError
@@ -306,18 +307,7 @@ def first_validation_error(error: pydantic.ValidationError) -> tuple[str, str]:
 
 def read_text(path: str | Path, what: str) -> str:
     """Read a UTF-8 text file (at most :data:`MAX_FILE_BYTES`), raising :class:`FileFormatError` on any problem."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise FileFormatError(path, f"{size:,} bytes is too big for a {what} file", allowed=f"up to {MAX_FILE_BYTES:,} bytes")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FileFormatError(path, f"no such {what} file") from None
-    except IsADirectoryError:
-        raise FileFormatError(path, f"is a folder, not a {what} file") from None
-    except OSError as error:
-        raise FileFormatError(path, f"cannot read it ({error.strerror})") from None
+    data = read_bytes(path, f"{what} file", MAX_FILE_BYTES)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -26,6 +26,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulator._files import read_bytes
 from simulator.errors import FileFormatError
 
 __all__ = ["SessionLog", "LogContents", "read_log", "FORMAT_NAME", "FORMAT_VERSION"]
@@ -59,17 +60,7 @@ def read_log(path: str | Path) -> LogContents:
     """Read a session log. Damage raises :class:`FileFormatError` naming the line; a torn last
     line (the process died while writing it) is dropped with a warning."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_LOG_BYTES:
-            raise FileFormatError(path, f"{size:,} bytes is too big for a session log", allowed=f"up to {MAX_LOG_BYTES:,} bytes")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FileFormatError(path, "no such session log") from None
-    except IsADirectoryError:
-        raise FileFormatError(path, "is a folder, not a session log") from None
-    except OSError as error:
-        raise FileFormatError(path, f"cannot read it ({error.strerror})") from None
+    data = read_bytes(path, "session log", MAX_LOG_BYTES)
     lines = data.split(b"\n")
     complete, tail = lines[:-1], lines[-1]  # the text after the last newline: empty, or torn
     contents = LogContents(path, {})

@@ -70,13 +70,7 @@ def vhp_patient(vhp_folder):
 @pytest.fixture(scope="session")
 def vhp_scene(vhp_patient, tmp_path_factory):
     """The imported VHP patient saved and loaded back, as every command loads it."""
-    from simulator.anatomy.assets import save_anatomy
-    from simulator.scene import Scene
-
-    folder = save_anatomy(vhp_patient.anatomy, tmp_path_factory.mktemp("vhp_patient"))
-    scene = Scene.load(folder)
-    scene.folder = folder  # where it was saved (a scenario test copies it)
-    return scene
+    return _saved_and_loaded(vhp_patient, tmp_path_factory.mktemp("vhp_patient"))
 
 
 @pytest.fixture(scope="session")
@@ -93,13 +87,39 @@ def ct_patient(ct_paths):
 
 @pytest.fixture(scope="session")
 def ct_scene(ct_patient, tmp_path_factory):
+    return _saved_and_loaded(ct_patient, tmp_path_factory.mktemp("ct_patient"))
+
+
+def _saved_and_loaded(imported, folder: Path):
+    """The imported patient saved into ``folder`` and loaded back (``scene.folder`` says where)."""
     from simulator.anatomy.assets import save_anatomy
     from simulator.scene import Scene
 
-    folder = save_anatomy(ct_patient.anatomy, tmp_path_factory.mktemp("ct_patient"))
-    scene = Scene.load(folder)
-    scene.folder = folder  # where it was saved (a scenario test copies it)
+    scene = Scene.load(save_anatomy(imported.anatomy, folder))
+    scene.folder = folder  # a scenario test copies it
     return scene
+
+
+def scenario_on(scene, folder: Path, scenario_id: str, target: str | None = None) -> Path:
+    """The library's right L4 RF scenario moved onto an imported patient: its folder copied next
+    to the file as ``patient``, a new id and, given ``target`` (e.g. ``medial_branch_L1_right``),
+    that target with the C-arm centred on its level."""
+    import shutil
+
+    from simulator.scenario import library_folder
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(scene.folder, folder / "patient")
+    text = (library_folder() / "l4_medial_branch_right_rf.toml").read_text()
+    text = text.replace("schema_version = 1", 'schema_version = 1\n\n[patient]\nfolder = "patient"', 1)
+    text = text.replace('id = "l4_medial_branch_right_rf"', f'id = "{scenario_id}"')
+    if target is not None:
+        level = target.split("_")[2]
+        text = text.replace('targets = ["medial_branch_L4_right"]', f'targets = ["{target}"]').replace(
+            'isocenter_landmark = "body_center_L4"', f'isocenter_landmark = "body_center_{level}"')
+    path = folder / f"{scenario_id}.toml"
+    path.write_text(text)
+    return path
 
 
 def random_rotation(seed: int) -> np.ndarray:

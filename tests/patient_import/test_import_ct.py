@@ -19,7 +19,7 @@ from simulator.errors import AbsentStructureError
 from simulator.fluoro import ap, project_points
 from simulator.patient_import.ct import TOTALSEGMENTATOR, CTVolume, read_ct, read_labels
 from tests.helpers import record
-from tests.patient_import.conftest import need_realdata
+from tests.patient_import.conftest import need_realdata, scenario_on
 from tests.patient_import.dicom_files import write_dicom_series
 
 pytestmark = pytest.mark.realdata
@@ -171,24 +171,14 @@ def test_real_dicom_series_without_labels(tmp_path, capsys):
 def test_a_scenario_on_the_ct_patient(ct_scene, tmp_path):
     """A scenario may point to the imported CT patient; one whose target's level is absent is
     refused, naming the target and why."""
-    import shutil
-
     from simulator.errors import FileFormatError
-    from simulator.scenario import library_folder, load_scenario
+    from simulator.scenario import load_scenario
     from simulator.session import scene_for
 
-    shutil.copytree(ct_scene.folder, tmp_path / "ct_patient")
-    text = (library_folder() / "l4_medial_branch_right_rf.toml").read_text()
-    text = text.replace('schema_version = 1', 'schema_version = 1\n\n[patient]\nfolder = "ct_patient"', 1)
-    (tmp_path / "l4.toml").write_text(text)
     with pytest.raises(FileFormatError, match="L4 and L5 absent") as caught:
-        load_scenario(tmp_path / "l4.toml")
+        load_scenario(scenario_on(ct_scene, tmp_path / "l4", "ct_l4_medial_branch_right_rf"))
     assert caught.value.where == "procedure.targets[0]" and "medial_branch_L1_right" in str(caught.value)
-    good = text.replace('targets = ["medial_branch_L4_right"]', 'targets = ["medial_branch_L1_right"]').replace(
-        'isocenter_landmark = "body_center_L4"', 'isocenter_landmark = "body_center_L1"').replace(
-        'id = "l4_medial_branch_right_rf"', 'id = "ct_l1_medial_branch_right_rf"')
-    (tmp_path / "l1.toml").write_text(good)
-    scenario = load_scenario(tmp_path / "l1.toml")
+    scenario = load_scenario(scenario_on(ct_scene, tmp_path / "l1", "ct_l1_medial_branch_right_rf", "medial_branch_L1_right"))
     assert scene_for(scenario).anatomy.ct is not None
 
 
@@ -209,27 +199,18 @@ def _why_no_gui() -> str | None:
 def test_the_gui_offers_the_levels_the_ct_patient_has(ct_scene, tmp_path, request):
     """A scenario on the CT patient opens in the window; the C-arm offers its levels (L1, L2: the
     label map's lumbar ones), L2 chosen, and the AP preset squares L2 and takes a shot of the CT."""
-    import shutil
-
     from simulator.gui.model import ProcedureModel
     from simulator.gui.window import MainWindow
-    from simulator.scenario import library_folder
     from tests.gui.helpers import click
 
     qtbot = request.getfixturevalue("qtbot")
-    shutil.copytree(ct_scene.folder, tmp_path / "ct_patient")
-    text = (library_folder() / "l4_medial_branch_right_rf.toml").read_text()
-    text = text.replace('schema_version = 1', 'schema_version = 1\n\n[patient]\nfolder = "ct_patient"', 1).replace(
-        'targets = ["medial_branch_L4_right"]', 'targets = ["medial_branch_L1_right"]').replace(
-        'isocenter_landmark = "body_center_L4"', 'isocenter_landmark = "body_center_L1"').replace(
-        'id = "l4_medial_branch_right_rf"', 'id = "ct_l1_medial_branch_right_rf"')
-    (tmp_path / "ct_l1.toml").write_text(text)
+    scenario = scenario_on(ct_scene, tmp_path, "ct_l1_medial_branch_right_rf", "medial_branch_L1_right")
     (tmp_path / "sessions").mkdir()
     window = MainWindow(ProcedureModel(tmp_path / "sessions", seed=1))
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    window.startup(str(tmp_path / "ct_l1.toml"), offer_resume=False)
+    window.startup(str(scenario), offer_resume=False)
     panel = window.carm_panel
     assert [panel.level.itemText(i) for i in range(panel.level.count())] == ["L1", "L2"]
     assert panel.level.currentText() == "L2"

@@ -13,7 +13,7 @@ import trimesh
 
 from simulator.patient_import import import_meshes
 from tests.helpers import record
-from tests.patient_import.conftest import VHP_LEVELS, random_rotation, write_description
+from tests.patient_import.conftest import VHP_LEVELS, random_rotation, scenario_on, write_description
 
 pytestmark = pytest.mark.realdata
 LEVELS = (*VHP_LEVELS, "sacrum")
@@ -96,19 +96,14 @@ def test_vhp_textbook_plan_passes(vhp_scene, tmp_path):
     """The textbook plan of the right L4 medial-branch scenario, run on the Visible Human patient
     (its scenario pointing to the imported folder), passes: the needle lands beside the nerve,
     stimulation is concordant and the lesion takes a length of it."""
-    import shutil
-
     from simulator.plan import load_plan, run_plan
     from simulator.scenario import library_folder
     from simulator.scoring import score
     from simulator.session import load_session
 
-    shutil.copytree(vhp_scene.folder, tmp_path / "vhp")
-    scenario = (library_folder() / "l4_medial_branch_right_rf.toml").read_text()
-    scenario = scenario.replace("schema_version = 1", 'schema_version = 1\n\n[patient]\nfolder = "vhp"', 1)
-    (tmp_path / "vhp_l4.toml").write_text(scenario.replace('id = "l4_medial_branch_right_rf"', 'id = "vhp_l4_medial_branch_right_rf"'))
+    scenario = scenario_on(vhp_scene, tmp_path, "vhp_l4_medial_branch_right_rf")
     plan = (library_folder() / "plans" / "l4_medial_branch_right_rf.toml").read_text()
-    (tmp_path / "plan.toml").write_text(plan.replace('scenario = "l4_medial_branch_right_rf"', 'scenario = "vhp_l4.toml"'))
+    (tmp_path / "plan.toml").write_text(plan.replace('scenario = "l4_medial_branch_right_rf"', f'scenario = "{scenario.name}"'))
     run_plan(load_plan(tmp_path / "plan.toml"), tmp_path / "session.jsonl")
     loaded = load_session(tmp_path / "session.jsonl")
     report = score(loaded.scenario, loaded.state)
