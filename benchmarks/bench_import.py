@@ -33,16 +33,8 @@ def main() -> None:
 
     data = _realdata()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "vhp"
-        folder.mkdir()
-        lines = []
-        for level in ("L1", "L2", "L3", "L4", "L5", "S1"):
-            (folder / f"{level}.obj").symlink_to(data / "vhp_lumbar" / f"{level}.obj")
-            kind = "sacrum" if level == "S1" else "vertebra"
-            lines += ["[[structure]]", f'file = "{level}.obj"', f'kind = "{kind}"'] + ([f'level = "{level}"'] if level != "S1" else [])
-        (folder / "patient.toml").write_text("\n".join(lines) + "\n")
         start = time.perf_counter()
-        patient = import_meshes(folder)
+        patient = import_meshes(data / "vhp_lumbar")  # as it comes: structures told from the file names
         print(f"VHP meshes: import {time.perf_counter() - start:.1f} s {patient.report['timings_s']}")
         start = time.perf_counter()
         save_anatomy(patient.anatomy, Path(tmp) / "vhp_patient")
